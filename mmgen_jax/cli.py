@@ -1,0 +1,145 @@
+"""mmgen-jax train | sample | eval | list | data  (the stable CLI contract of DESIGN.md).
+
+Every mistake a user can make ends in one line `error: <cause>: <fix>` and exit status 2.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def _train(args):
+  from mmgen_jax import parallel
+  from mmgen_jax.config import apply_overrides, get_config
+  from mmgen_jax.models import get_family
+  from mmgen_jax.train.trainer import train
+
+  parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
+  config = apply_overrides(get_config(args.config), args.set)
+  family = get_family(config.family)
+  train(config, args.workdir, family, resume=True if args.resume else (False if args.no_resume else None),
+        progress=not args.no_progress)
+  print(f"done: {args.workdir} (samples in {os.path.join(args.workdir, 'samples')})")
+
+
+def _parse_labels(text):
+  from mmgen_jax.errors import UserError
+  try:
+    return np.asarray([int(x) for x in text.split(",") if x.strip()], np.int32)
+  except ValueError:
+    raise UserError(f"--labels expects comma-separated integers like 0,1,2, got {text!r}") from None
+
+
+def _sample(args):
+  import jax
+  from mmgen_jax.errors import UserError
+  from mmgen_jax.sampler import load
+
+  model = load(args.workdir)
+  conditions = {}
+  if args.cond:
+    if not os.path.exists(args.cond):
+      raise UserError(f"--cond file {args.cond!r} does not exist: pass an .npz with the condition arrays")
+    with np.load(args.cond, allow_pickle=False) as f:
+      conditions = {k: f[k] for k in f.files}
+  if args.labels:
+    conditions["labels"] = _parse_labels(args.labels)
+  try:
+    out = model.sample(jax.random.PRNGKey(args.seed), args.num, **conditions)
+  except TypeError as e:
+    raise UserError(f"family {model.config.family} does not take the conditions {sorted(conditions)} ({e}): "
+                    f"drop --cond/--labels") from None
+  out = {k: np.asarray(v) for k, v in out.items()}
+  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+  np.savez(args.out, **out, **{f"cond_{k}": v for k, v in conditions.items()})
+  print(f"wrote {args.out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in out.items()))
+
+
+def _eval(args):
+  from mmgen_jax.errors import UserError
+  from mmgen_jax.sampler import load
+
+  model = load(args.workdir)
+  if not hasattr(model.family, "evaluate"):
+    raise UserError(f"family {model.config.family} defines no evaluate(): nothing to measure yet")
+  print(json.dumps(model.family.evaluate(model.config, model.state, num=args.num, seed=args.seed)))
+
+
+def _list(args):
+  del args
+  from mmgen_jax.config import get_config, list_configs
+  for name in list_configs():
+    c = get_config(name)
+    print(f"{name:24s} {c.family:10s} {c.data.source:10s} {c.get('description', '')}")
+
+
+def _data(args):
+  from mmgen_jax.data import open_source
+  from mmgen_jax.train.images import save_grid
+
+  source = open_source(args.source, args.split)
+  spec = source.element_spec() if hasattr(source, "element_spec") else {}
+  print(json.dumps({"source": args.source, "split": args.split, "num_examples": getattr(source, "num_examples", None),
+                    "features": {k: [list(s), str(dt)] for k, (s, dt) in spec.items()}}))
+  if args.grid and hasattr(source, "arrays"):
+    save_grid(args.grid, source.arrays["image"][:64])
+    print(f"wrote {args.grid}")
+
+
+def make_parser():
+  p = argparse.ArgumentParser(prog="mmgen-jax", description=__doc__.splitlines()[0])
+  sub = p.add_subparsers(dest="command", required=True)
+
+  t = sub.add_parser("train", help="train a zoo config (name or .py path) in a workdir; reruns resume")
+  t.add_argument("config")
+  t.add_argument("--workdir", required=True)
+  t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+  t.add_argument("--resume", action="store_true", help="require an existing checkpoint to resume from")
+  t.add_argument("--no-resume", action="store_true", help="refuse to continue an existing run")
+  t.add_argument("--no-progress", action="store_true", help="no progress bar")
+  t.add_argument("--coordinator", help="multi-host: coordinator address host:port")
+  t.add_argument("--num-processes", type=int)
+  t.add_argument("--process-id", type=int)
+  t.set_defaults(run=_train)
+
+  s = sub.add_parser("sample", help="sample a trained workdir into an .npz")
+  s.add_argument("--workdir", required=True)
+  s.add_argument("--num", type=int, default=64)
+  s.add_argument("--out", required=True)
+  s.add_argument("--seed", type=int, default=0)
+  s.add_argument("--labels", help="comma-separated class labels (conditional families)")
+  s.add_argument("--cond", help=".npz of condition arrays keyed by feature name")
+  s.set_defaults(run=_sample)
+
+  e = sub.add_parser("eval", help="print the family's metrics of a trained workdir as one JSON object")
+  e.add_argument("--workdir", required=True)
+  e.add_argument("--num", type=int, default=1000)
+  e.add_argument("--seed", type=int, default=0)
+  e.set_defaults(run=_eval)
+
+  sub.add_parser("list", help="list the zoo configs").set_defaults(run=_list)
+
+  d = sub.add_parser("data", help="prepare/inspect a dataset (digits, tfds:NAME, folder:PATH)")
+  d.add_argument("source")
+  d.add_argument("--split", default="train")
+  d.add_argument("--grid", help="write the first 64 images to this PNG")
+  d.set_defaults(run=_data)
+  return p
+
+
+def main(argv=None):
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  args = make_parser().parse_args(argv)
+  from mmgen_jax.errors import UserError
+  try:
+    args.run(args)
+  except UserError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,160 @@
+"""Data sources by name: embedded datasets, `tfds:NAME[:CONFIG]`, `folder:PATH`.
+
+`open_source` returns either an `ArraySource` (examples in memory: embedded datasets, image folders) or a
+`TfdsSource` (streamed by tf.data). Every example is a dict with stable feature names (`image` uint8 [H, W, C],
+`label` int, ...).
+"""
+import dataclasses
+import functools
+import os
+import warnings
+
+import numpy as np
+
+from mmgen_jax.data import digits
+from mmgen_jax.errors import UserError, did_you_mean
+
+# Embedded datasets: name -> function(split) -> dict of numpy arrays. The TFDS builders produce the same arrays.
+EMBEDDED = {"digits": digits.digits_arrays}
+EMBEDDED_SPLITS = ("train", "test")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+@functools.lru_cache(maxsize=1)
+def have_tensorflow():
+  """Whether TensorFlow (and TFDS) can be imported; MMGEN_NO_TF=1 forces the numpy path (tests, GPU images)."""
+  if os.environ.get("MMGEN_NO_TF") == "1":
+    return False
+  try:
+    import tensorflow as tf
+    import tensorflow_datasets  # noqa: F401
+  except ImportError:
+    return False
+  tf.config.set_visible_devices([], "GPU")  # Keep TF off the accelerators: they belong to JAX.
+  return True
+
+
+def data_dir():
+  """Where the embedded datasets' TFDS files are prepared (MMGEN_DATA_DIR, default ~/.cache/mmgen_jax/tfds)."""
+  return os.environ.get("MMGEN_DATA_DIR", os.path.join(os.path.expanduser("~"), ".cache", "mmgen_jax", "tfds"))
+
+
+@dataclasses.dataclass
+class ArraySource:
+  """All examples in memory: {feature: array [N, ...]}."""
+  name: str
+  arrays: dict
+
+  @property
+  def num_examples(self):
+    return len(next(iter(self.arrays.values())))
+
+  def element_spec(self):
+    return {k: (v.shape[1:], v.dtype) for k, v in self.arrays.items()}
+
+
+@dataclasses.dataclass
+class TfdsSource:
+  """A TFDS split streamed by tf.data (datasets too large for memory)."""
+  name: str
+  builder: object
+  split: str
+
+
+def open_source(spec, split, image_size=None, channels=None):
+  """Opens `spec` ('digits', 'tfds:mnist', 'folder:/path') at `split`; checks image size and channels."""
+  if spec in EMBEDDED:
+    if split not in EMBEDDED_SPLITS:
+      raise UserError(f"dataset {spec!r} has no split {split!r}; its splits are {', '.join(EMBEDDED_SPLITS)}")
+    source = ArraySource(spec, _embedded_via_tfds(spec, split) if have_tensorflow() else EMBEDDED[spec](split))
+  elif spec.startswith("tfds:"):
+    return _open_tfds(spec, split)
+  elif spec.startswith("folder:"):
+    source = ArraySource(spec, _read_folder(spec[len("folder:"):], image_size, channels))
+  else:
+    raise UserError(f"unknown dataset {spec!r}{did_you_mean(spec, EMBEDDED)}; use an embedded one "
+                    f"({', '.join(EMBEDDED)}), tfds:NAME[:CONFIG] or folder:PATH")
+  _check_images(source, image_size, channels)
+  return source
+
+
+def _check_images(source, image_size, channels):
+  shape = source.arrays["image"].shape[1:]
+  if image_size and shape[:2] != (image_size, image_size):
+    raise UserError(f"dataset {source.name} has {shape[0]}x{shape[1]} images but the config says "
+                    f"data.image_size={image_size}: set --set data.image_size={shape[0]}")
+  if channels and shape[2] != channels:
+    raise UserError(f"dataset {source.name} has {shape[2]}-channel images but the config says "
+                    f"data.channels={channels}: set --set data.channels={shape[2]}")
+
+
+def _embedded_via_tfds(name, split):
+  """Prepares the embedded TFDS builder once (locally, no download) and reads the split in example-id order."""
+  import tensorflow_datasets as tfds
+  from mmgen_jax.data import tfds_builders
+
+  builder = tfds_builders.EMBEDDED[name](data_dir=data_dir())
+  builder.download_and_prepare()
+  arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+  order = np.argsort(arrays["id"])  # TFDS shuffles on write; ids restore the canonical order.
+  return {k: np.asarray(v)[order] for k, v in arrays.items()}
+
+
+def _open_tfds(spec, split):
+  if not have_tensorflow():
+    raise UserError(f"{spec} needs TensorFlow and tensorflow-datasets: pip install tensorflow-cpu "
+                    f"tensorflow-datasets (embedded datasets work without them)")
+  import tensorflow_datasets as tfds
+
+  name = spec[len("tfds:"):].replace(":", "/", 1)
+  try:
+    builder = tfds.builder(name)
+  except Exception as e:  # TFDS raises several types (DatasetNotFoundError, registry errors).
+    raise UserError(f"TFDS dataset {name!r} is not known to tensorflow-datasets ({type(e).__name__}): check the "
+                    f"name with `tfds build --help` or use folder:PATH") from None
+  if split not in builder.info.splits and not _is_mocked(builder):
+    available = ", ".join(builder.info.splits) or "none: the dataset is not prepared"
+    raise UserError(f"TFDS dataset {name!r} has no prepared split {split!r} in {builder.data_dir} (splits: "
+                    f"{available}); prepare it with `tfds build {name.split('/')[0]}` on a machine with network "
+                    f"access, or set TFDS_DATA_DIR to where it is")
+  return TfdsSource(spec, builder, split)
+
+
+def _is_mocked(builder):
+  # Under tfds.testing.mock_data the split metadata may be absent while as_dataset still works.
+  return type(builder.as_dataset).__module__.startswith(("unittest", "tensorflow_datasets.testing"))
+
+
+def _read_folder(path, image_size, channels):
+  """Images under `path` (subfolders = classes, sorted names -> labels 0..K-1), resized to image_size."""
+  from PIL import Image
+
+  if not os.path.isdir(path):
+    raise UserError(f"image folder {path!r} does not exist: pass folder:PATH with an existing directory")
+  files = []
+  for root, _, names in sorted(os.walk(path)):
+    files += [os.path.join(root, n) for n in sorted(names) if n.lower().endswith(IMAGE_EXTENSIONS)]
+  if not files:
+    raise UserError(f"image folder {path!r} has no images ({', '.join(IMAGE_EXTENSIONS)}): put images in it or "
+                    f"in one subfolder per class")
+  classes = sorted({os.path.relpath(os.path.dirname(f), path) for f in files})
+  mode = {1: "L", 3: "RGB"}.get(channels or 3, "RGB")
+  images, labels, bad = [], [], []
+  for f in files:
+    try:
+      with Image.open(f) as im:
+        im = im.convert(mode)
+        if image_size:
+          im = im.resize((image_size, image_size), Image.BICUBIC)
+        images.append(np.asarray(im, np.uint8).reshape(im.size[1], im.size[0], -1))
+      labels.append(classes.index(os.path.relpath(os.path.dirname(f), path)))
+    except (OSError, ValueError):
+      bad.append(f)
+  if not images:
+    raise UserError(f"image folder {path!r}: none of its {len(files)} image files could be read (first: "
+                    f"{bad[0]}); re-save them as PNG or JPEG")
+  if bad:
+    warnings.warn(f"skipped {len(bad)} unreadable image(s) in {path}, first: {bad[0]}")
+  if len({im.shape for im in images}) > 1:
+    raise UserError(f"image folder {path!r} has images of different sizes: set data.image_size to resize them")
+  return {"image": np.stack(images), "label": np.asarray(labels, np.int64)}

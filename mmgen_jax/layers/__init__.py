@@ -1,0 +1,1 @@
+"""Reusable linen modules shared by several families."""

@@ -1,0 +1,168 @@
+"""DCGAN (Radford et al. 2016) with four losses: non-saturating, hinge, least-squares and WGAN-GP.
+
+Generator: z [B, Z] -> dense 4x4 -> (upsample x2, norm, ReLU) x log2(R/4) -> 3x3 conv -> tanh, images [B, R, R, C]
+in [-1, 1]. Discriminator: (4x4 conv stride 2, norm, LeakyReLU 0.2) x log2(R/4) -> dense, logits [B].
+Family contract (DESIGN.md): `init_state`, `train_step`, `sample`, `sampling_variables`, `evaluate`; every function
+takes the config first so the trainer binds it once with `functools.partial`.
+"""
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from mmgen_jax.layers.updown import Upsample2x, make_norm
+from mmgen_jax.state import GANState
+from mmgen_jax.train import losses
+
+
+def _num_blocks(resolution):
+  n = int(math.log2(resolution)) - 2
+  if resolution < 8 or 2 ** (n + 2) != resolution:
+    raise ValueError(f"DCGAN resolution must be a power of two >= 8, got {resolution}")
+  return n
+
+
+class Generator(nn.Module):
+  """z [B, z_dim] -> images [B, resolution, resolution, channels] in [-1, 1]."""
+  resolution: int = 32
+  channels: int = 1
+  width: int = 64
+  norm: str = "batch"
+  upsample: str = "pixel_shuffle"
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, z, train=True):
+    n = _num_blocks(self.resolution)
+    features = self.width * 2 ** (n - 1)
+    x = nn.Dense(4 * 4 * features, dtype=self.dtype)(z).reshape(z.shape[0], 4, 4, features)
+    x = nn.relu(make_norm(self.norm, train, self.dtype)(x))
+    for i in range(n):
+      features = self.width * 2 ** (n - 2 - i) if i < n - 1 else self.width // 2
+      x = Upsample2x(features, self.upsample, dtype=self.dtype)(x)
+      x = nn.relu(make_norm(self.norm, train, self.dtype)(x))
+    x = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x)
+    return jnp.tanh(x.astype(jnp.float32))
+
+
+class Discriminator(nn.Module):
+  """images [B, R, R, C] in [-1, 1] -> logits [B]."""
+  resolution: int = 32
+  width: int = 64
+  norm: str = "none"
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train=True):
+    for i in range(_num_blocks(self.resolution)):
+      conv = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), dtype=self.dtype)
+      if self.norm == "spectral":
+        x = nn.SpectralNorm(conv)(x, update_stats=train)
+      else:
+        x = conv(x)
+        if i > 0:  # As in DCGAN: no normalisation on the first layer, which sees the raw pixels.
+          x = make_norm(self.norm, train, self.dtype)(x)
+      x = nn.leaky_relu(x, 0.2)
+    x = x.reshape(x.shape[0], -1)
+    return nn.Dense(1, dtype=self.dtype)(x).astype(jnp.float32)[:, 0]
+
+
+def _dtype(config):
+  return jnp.bfloat16 if config.model.compute_dtype == "bfloat16" else jnp.float32
+
+
+def make_generator(config):
+  m = config.model
+  return Generator(resolution=config.data.image_size, channels=config.data.channels, width=m.g_width, norm=m.g_norm,
+                   upsample=m.upsample, dtype=_dtype(config))
+
+
+def make_discriminator(config):
+  m = config.model
+  return Discriminator(resolution=config.data.image_size, width=m.d_width, norm=m.d_norm, dtype=_dtype(config))
+
+
+def _optimizer(lr, o):
+  return optax.adam(lr, b1=o.b1, b2=o.b2)
+
+
+def init_state(config, rng, example_batch):
+  """A GANState for images shaped like example_batch['image'] ([B, R, R, C] uint8)."""
+  del example_batch  # The shapes come from config.data (image_size, channels), checked against the data on load.
+  channels = config.data.channels
+  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
+  z = jnp.zeros((1, config.model.z_dim), jnp.float32)
+  x = jnp.zeros((1, config.data.image_size, config.data.image_size, channels), jnp.float32)
+  o = config.optim
+  return GANState.create(
+      rng=state_rng,
+      g_variables=make_generator(config).init(g_rng, z, train=False),
+      d_variables=make_discriminator(config).init(d_rng, x, train=False),
+      g_tx=_optimizer(o.g_lr, o), d_tx=_optimizer(o.d_lr, o),
+      ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+
+
+def to_float(images):
+  """uint8 [..., C] in [0, 255] -> float32 in [-1, 1]."""
+  return images.astype(jnp.float32) / 127.5 - 1.0
+
+
+def to_uint8(images):
+  """float in [-1, 1] -> uint8 in [0, 255]."""
+  return jnp.clip(jnp.round((images + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
+
+
+def train_step(config, state, batch, rng):
+  """One D update then one G update on batch['image'] (uint8 [B, R, R, C]); returns (state, metrics)."""
+  generator = make_generator(config)
+  discriminator = make_discriminator(config)
+  loss_name = config.loss.name
+  real = to_float(batch["image"])
+  b = real.shape[0]
+  z_d, z_g, gp_rng = jax.random.split(rng, 3)
+
+  def generate(g_params, z):
+    return generator.apply({"params": g_params, **state.g_model_state}, z, train=True, mutable=list(
+        state.g_model_state))
+
+  fake, _ = generate(state.g_params, jax.random.normal(z_d, (b, config.model.z_dim)))
+  fake = jax.lax.stop_gradient(fake)
+
+  def d_loss_fn(d_params):
+    variables = state.d_variables(d_params)
+    mutable = list(state.d_model_state)
+    real_logits, new_ms = discriminator.apply(variables, real, train=True, mutable=mutable)
+    fake_logits, new_ms = discriminator.apply({"params": d_params, **new_ms}, fake, train=True, mutable=mutable)
+    loss = losses.discriminator_loss(loss_name, real_logits, fake_logits)
+    if loss_name == "wgan-gp":
+      critic = lambda x: discriminator.apply({"params": d_params, **new_ms}, x, train=False)
+      loss = loss + config.loss.gp_weight * losses.gradient_penalty(critic, real, fake, gp_rng)
+    return loss, (new_ms, real_logits, fake_logits)
+
+  (d_loss, (d_ms, real_logits, fake_logits)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d_params)
+  state = state.apply_d_gradients(d_grads, d_ms)
+
+  def g_loss_fn(g_params):
+    fake, new_g_ms = generate(g_params, jax.random.normal(z_g, (b, config.model.z_dim)))
+    # D in train mode (as in the D step) but its batch statistics from this pass are discarded.
+    logits, _ = discriminator.apply(state.d_variables(), fake, train=True, mutable=list(state.d_model_state))
+    return losses.generator_loss(loss_name, logits), new_g_ms
+
+  (g_loss, g_ms), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g_params)
+  state = state.apply_g_gradients(g_grads, g_ms)
+  return state, {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(real_logits),
+                 "d_fake": jnp.mean(fake_logits)}
+
+
+def sampling_variables(state):
+  """What `sample` needs from a trained state: the EMA generator's variables."""
+  return state.g_variables(ema=True)
+
+
+def sample(config, variables, rng, n):
+  """{'images': uint8 [n, R, R, C]} from the (EMA) generator in inference mode."""
+  z = jax.random.normal(rng, (n, config.model.z_dim))
+  images = make_generator(config).apply(variables, z, train=False)
+  return {"images": to_uint8(images)}

@@ -1,0 +1,1 @@
+"""The generic trainer, GAN losses, logging and sample grids."""

@@ -1,0 +1,197 @@
+"""The generic trainer: one readable loop for every family (it never imports `models/`).
+
+The family (a module honouring DESIGN.md's contract) is handed in by the caller. The loop:
+- builds the state on the mesh, or restores the newest good checkpoint of the workdir (resume is the default);
+- runs `family.train_step` under one `jax.jit` with the state replicated and donated and the batch sharded on
+  `data`; the step's rng is `fold_in(state.rng, state.step)`, so a resumed run repeats an uninterrupted one exactly;
+- syncs with the host only every `log_every` steps (metrics) and at checkpoints, where it also checks every loss of
+  every step since the last check for NaN/inf before anything is saved;
+- writes `metrics.jsonl`, TensorBoard scalars, sample grids and async checkpoints; SIGTERM/SIGINT save and exit.
+"""
+import functools
+import math
+import os
+import signal
+import time
+
+import jax
+import numpy as np
+import tqdm
+
+from mmgen_jax import checkpoint, parallel
+from mmgen_jax.data import host_batches, open_source
+from mmgen_jax.errors import UserError
+from mmgen_jax.train.images import save_grid
+from mmgen_jax.train.logging import MetricWriter
+
+# Config sections whose change makes an existing checkpoint unusable (arrays of other shapes or meaning).
+_SHAPE_KEYS = ("family", "model", "data.image_size", "data.channels")
+
+
+def checkpoint_dir(workdir):
+  return os.path.join(workdir, "checkpoints")
+
+
+def make_checkpointer(config, workdir):
+  t = config.train
+  return checkpoint.Checkpointer(checkpoint_dir(workdir), keep=t.keep, keep_best=t.keep_best,
+                                 best_metric=t.best_metric, best_mode=t.best_mode)
+
+
+def build_state(family, config, mesh, example_batch):
+  """(init function, abstract state with replicated shardings) for this config on this mesh."""
+  init = jax.jit(functools.partial(family.init_state, config), out_shardings=parallel.replicated(mesh))
+  rng = jax.random.PRNGKey(config.seed)
+  abstract = jax.eval_shape(init, rng, example_batch)
+  return (lambda: init(rng, example_batch)), checkpoint.abstract_with_sharding(abstract, parallel.replicated(mesh))
+
+
+def make_train_step(family, config, mesh):
+  """jit(state, global batch) -> (state, metrics) with the state donated and replicated, the batch on `data`."""
+
+  def step(state, batch):
+    return family.train_step(config, state, batch, jax.random.fold_in(state.rng, state.step))
+
+  repl = parallel.replicated(mesh)
+  return jax.jit(step, in_shardings=(repl, parallel.data_sharded(mesh)), out_shardings=(repl, repl),
+                 donate_argnums=0)
+
+
+def _lookup(config, dotted):
+  node = config
+  for part in dotted.split("."):
+    node = node.get(part) if isinstance(node, dict) else None
+  return node
+
+
+def _check_same_run(config, saved, workdir):
+  for key in _SHAPE_KEYS:
+    if _lookup(config, key) != _lookup(saved, key):
+      raise UserError(f"workdir {workdir} holds a run with a different {key} ({_lookup(saved, key)} there, "
+                      f"{_lookup(config, key)} now): use a new --workdir, or the config it was trained with")
+
+
+class _StopRequest:
+  """Turns SIGTERM/SIGINT into a flag the loop checks after each step (then it saves and exits)."""
+
+  def __init__(self):
+    self.signal = None
+    self._old = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      try:
+        self._old[sig] = signal.signal(sig, self._handle)
+      except ValueError:  # Not the main thread: leave signals alone.
+        pass
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    self.signal = signal.Signals(signum).name
+
+  def __exit__(self, *exc):
+    for sig, old in self._old.items():
+      signal.signal(sig, old)
+
+
+def _first_nonfinite(pending):
+  """(step, name, value) of the first NaN/inf metric among [(step, metrics)], or None. Syncs with the device."""
+  for step, metrics in jax.device_get(pending):
+    for name, value in metrics.items():
+      if not np.all(np.isfinite(value)):
+        return step, name, float(np.asarray(value).ravel()[0])
+  return None
+
+
+def train(config, workdir, family, resume=None, progress=True):
+  """Trains `family` per `config` in `workdir`; returns the final state.
+
+  resume: None resumes when the workdir has checkpoints; True requires them; False refuses to overwrite them.
+  """
+  t, d = config.train, config.data
+  os.makedirs(workdir, exist_ok=True)
+  is_main = jax.process_index() == 0
+  mesh = parallel.make_mesh()
+  parallel.check_batch_size(d.batch_size, mesh)
+  source = open_source(d.source, d.split, d.image_size, d.channels)
+  ckpt = make_checkpointer(config, workdir)
+  if ckpt.steps():
+    if resume is False:
+      raise UserError(f"workdir {workdir} already has checkpoints (steps {ckpt.steps()}): drop --no-resume to "
+                      f"continue that run, or use a new --workdir")
+    _check_same_run(config, ckpt.read_json()[0], workdir)
+  elif resume:
+    raise UserError(f"--resume given but workdir {workdir} has no checkpoint: drop --resume to start a new run")
+
+  def batches(start):
+    return host_batches(source, d.batch_size, config.seed, start, jax.process_index(), jax.process_count())
+
+  example = next(batches(0))
+  init, abstract = build_state(family, config, mesh, example)
+  if ckpt.steps():
+    state, start = ckpt.restore(abstract)
+    print(f"resumed {workdir} from step {start}")
+  else:
+    state, start = init(), 0
+  if is_main:
+    checkpoint.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+  metadata = {"family": config.family, "dataset": source.name, "num_devices": jax.device_count(),
+              "num_processes": jax.process_count()}
+  train_step = make_train_step(family, config, mesh)
+  sample = jax.jit(functools.partial(family.sample, config), static_argnums=2)
+  grid_rng = jax.random.PRNGKey(config.seed + 1)  # The same noise in every grid: progress is easy to follow.
+  writer = MetricWriter(workdir, enabled=is_main)
+  data = parallel.prefetch_to_mesh(batches(start), mesh)
+
+  pending = []
+  saved_step = start if ckpt.steps() else None
+  tick, tick_step = time.time(), start
+
+  def verify():
+    nonlocal pending
+    bad = _first_nonfinite(pending)
+    pending = []
+    if bad:
+      ckpt.wait()
+      step, name, value = bad
+      raise UserError(f"{name} became {value} at step {step}; training stopped, last good checkpoint is step "
+                      f"{saved_step} in {checkpoint_dir(workdir)}: lower the learning rates (optim.*) or change "
+                      f"the loss, then rerun to resume from it")
+
+  def save(step):
+    nonlocal saved_step
+    verify()
+    ckpt.save(step, state, config.to_dict(), {**metadata, "step": step})
+    saved_step = step
+
+  with _StopRequest() as stop, tqdm.tqdm(total=t.steps, initial=start, disable=not (progress and is_main),
+                                         desc=config.family, dynamic_ncols=True) as bar:
+    for step in range(start + 1, t.steps + 1):
+      state, metrics = train_step(state, next(data))
+      pending.append((step, metrics))
+      bar.update(1)
+      last = step == t.steps
+      if step % t.log_every == 0 or last:
+        window = pending
+        verify()
+        means = {k: float(np.mean([m[k] for _, m in jax.device_get(window)])) for k in window[0][1]}
+        now = time.time()
+        rate = (step - tick_step) / max(now - tick, 1e-9)
+        tick, tick_step = now, step
+        writer.write(step, {**means, "steps_per_s": rate, "images_per_s": rate * d.batch_size})
+        bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+      if is_main and t.sample_every and (step % t.sample_every == 0 or last):
+        images = sample(family.sampling_variables(state), grid_rng, t.num_grid)["images"]
+        save_grid(os.path.join(workdir, "samples", f"step_{step:06d}.png"), jax.device_get(images),
+                  cols=math.ceil(math.sqrt(t.num_grid)))
+      if step % t.ckpt_every == 0 or last:
+        save(step)
+      if stop.signal:
+        if saved_step != step:
+          save(step)
+        bar.write(f"{stop.signal}: saved step {step} to {checkpoint_dir(workdir)}; rerun to resume")
+        break
+  ckpt.close()
+  writer.close()
+  return state
