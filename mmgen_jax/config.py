@@ -50,8 +50,10 @@ def _parse(key, text, current):
     if text.lower() in ("false", "0", "no"):
       return False
     raise UserError(f"config key {key} expects true/false, got {text!r}: pass e.g. --set {key}=true")
-  if isinstance(current, str) or current is None:
+  if current is None:
     return None if text.lower() in ("none", "null") else text
+  if isinstance(current, str):
+    return text
   try:
     value = ast.literal_eval(text)
   except (ValueError, SyntaxError):

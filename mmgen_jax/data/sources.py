@@ -112,17 +112,13 @@ def _open_tfds(spec, split):
   except Exception as e:  # TFDS raises several types (DatasetNotFoundError, registry errors).
     raise UserError(f"TFDS dataset {name!r} is not known to tensorflow-datasets ({type(e).__name__}): check the "
                     f"name with `tfds build --help` or use folder:PATH") from None
-  if split not in builder.info.splits and not _is_mocked(builder):
-    available = ", ".join(builder.info.splits) or "none: the dataset is not prepared"
-    raise UserError(f"TFDS dataset {name!r} has no prepared split {split!r} in {builder.data_dir} (splits: "
-                    f"{available}); prepare it with `tfds build {name.split('/')[0]}` on a machine with network "
-                    f"access, or set TFDS_DATA_DIR to where it is")
+  try:
+    builder.as_dataset(split=split)  # Only opens the files: fails fast when the split was never prepared.
+  except Exception as e:  # AssertionError / ValueError / NotFoundError depending on what is missing.
+    raise UserError(f"TFDS dataset {name!r} has no prepared split {split!r} in {builder.data_dir} "
+                    f"({type(e).__name__}); prepare it with `tfds build {name.split('/')[0]}` on a machine with "
+                    f"network access, or set TFDS_DATA_DIR to where it is") from None
   return TfdsSource(spec, builder, split)
-
-
-def _is_mocked(builder):
-  # Under tfds.testing.mock_data the split metadata may be absent while as_dataset still works.
-  return type(builder.as_dataset).__module__.startswith(("unittest", "tensorflow_datasets.testing"))
 
 
 def _read_folder(path, image_size, channels):
