@@ -17,7 +17,7 @@ def get_config(smoke=False):
       loss=dict(name="hinge", gp_weight=10.0),
       optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
       ema=dict(decay=0.999, start_step=500),
-      train=dict(steps=3000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
+      train=dict(steps=2500, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
                  best_metric="", best_mode="min", eval_every=0, num_grid=100),
   )
   if smoke:

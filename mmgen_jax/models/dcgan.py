@@ -115,26 +115,36 @@ def to_uint8(images):
 
 
 def train_step(config, state, batch, rng):
-  """One D update then one G update on batch['image'] (uint8 [B, R, R, C]); returns (state, metrics)."""
+  """One D update then one G update on batch['image'] (uint8 [B, R, R, C]); returns (state, metrics).
+
+  G runs forward once per step (as in the reference PyTorch DCGAN): its output feeds the D update as a constant,
+  then D's gradient at that output, under the updated D, is pulled back through G's saved VJP.
+  """
   generator = make_generator(config)
   discriminator = make_discriminator(config)
   loss_name = config.loss.name
   real = to_float(batch["image"])
   b = real.shape[0]
-  z_d, z_g, gp_rng = jax.random.split(rng, 3)
+  z_rng, gp_rng = jax.random.split(rng)
+  z = jax.random.normal(z_rng, (b, config.model.z_dim))
 
-  def generate(g_params, z):
-    return generator.apply({"params": g_params, **state.g_model_state}, z, train=True, mutable=list(
-        state.g_model_state))
+  def generate(g_params):
+    return generator.apply({"params": g_params, **state.g_model_state}, z, train=True,
+                           mutable=list(state.g_model_state))
 
-  fake, _ = generate(state.g_params, jax.random.normal(z_d, (b, config.model.z_dim)))
-  fake = jax.lax.stop_gradient(fake)
+  fake, g_vjp, g_ms = jax.vjp(generate, state.g_params, has_aux=True)
+  mutable = list(state.d_model_state)
+
+  def d_logits(d_params, model_state, x):
+    return discriminator.apply({"params": d_params, **model_state}, x, train=True, mutable=mutable)
 
   def d_loss_fn(d_params):
-    variables = state.d_variables(d_params)
-    mutable = list(state.d_model_state)
-    real_logits, new_ms = discriminator.apply(variables, real, train=True, mutable=mutable)
-    fake_logits, new_ms = discriminator.apply({"params": d_params, **new_ms}, fake, train=True, mutable=mutable)
+    if config.model.d_norm == "batch":  # Batch statistics must not mix real and fake examples.
+      real_logits, new_ms = d_logits(d_params, state.d_model_state, real)
+      fake_logits, new_ms = d_logits(d_params, new_ms, fake)
+    else:  # One pass over [real; fake] is faster and computes the same logits.
+      logits, new_ms = d_logits(d_params, state.d_model_state, jnp.concatenate([real, fake]))
+      real_logits, fake_logits = logits[:b], logits[b:]
     loss = losses.discriminator_loss(loss_name, real_logits, fake_logits)
     if loss_name == "wgan-gp":
       critic = lambda x: discriminator.apply({"params": d_params, **new_ms}, x, train=False)
@@ -144,13 +154,13 @@ def train_step(config, state, batch, rng):
   (d_loss, (d_ms, real_logits, fake_logits)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d_params)
   state = state.apply_d_gradients(d_grads, d_ms)
 
-  def g_loss_fn(g_params):
-    fake, new_g_ms = generate(g_params, jax.random.normal(z_g, (b, config.model.z_dim)))
+  def g_loss_fn(x):
     # D in train mode (as in the D step) but its batch statistics from this pass are discarded.
-    logits, _ = discriminator.apply(state.d_variables(), fake, train=True, mutable=list(state.d_model_state))
-    return losses.generator_loss(loss_name, logits), new_g_ms
+    logits, _ = d_logits(state.d_params, state.d_model_state, x)
+    return losses.generator_loss(loss_name, logits)
 
-  (g_loss, g_ms), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g_params)
+  g_loss, d_fake_grad = jax.value_and_grad(g_loss_fn)(fake)
+  (g_grads,) = g_vjp(d_fake_grad)
   state = state.apply_g_gradients(g_grads, g_ms)
   return state, {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(real_logits),
                  "d_fake": jnp.mean(fake_logits)}

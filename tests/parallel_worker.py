@@ -1,0 +1,50 @@
+"""Runs a few DCGAN train steps on a given device layout and saves the resulting params (used by test_parallel.py).
+
+  python tests/parallel_worker.py OUT.npz --devices N            (N of this process's devices, one process)
+  python tests/parallel_worker.py OUT.npz --process-id I --num-processes P --coordinator HOST:PORT
+"""
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main():
+  p = argparse.ArgumentParser()
+  p.add_argument("out")
+  p.add_argument("--devices", type=int, default=0)
+  p.add_argument("--steps", type=int, default=3)
+  p.add_argument("--coordinator")
+  p.add_argument("--process-id", type=int, default=0)
+  p.add_argument("--num-processes", type=int, default=1)
+  args = p.parse_args()
+
+  import jax
+  import numpy as np
+  from mmgen_jax import parallel
+  from mmgen_jax.config import get_config
+  from mmgen_jax.data import host_batches, open_source
+  from mmgen_jax.models import dcgan
+  from mmgen_jax.train import trainer
+
+  parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
+  config = get_config("dcgan_digits", smoke=True)
+  config.data.batch_size = 16
+  config.model.g_norm = "batch"  # Batch norm over the global batch is the part most likely to differ when sharded.
+  mesh = parallel.make_mesh(jax.devices()[:args.devices] if args.devices else None)
+  source = open_source("digits", "train")
+  batches = host_batches(source, 16, seed=0, process_index=jax.process_index(), process_count=jax.process_count())
+  init, _ = trainer.build_state(dcgan, config, mesh, next(iter([{"image": np.zeros((1, 32, 32, 1), np.uint8)}])))
+  state = init()
+  step = trainer.make_train_step(dcgan, config, mesh)
+  for _ in range(args.steps):
+    state, _ = step(state, parallel.to_global(next(batches), mesh))
+  leaves = jax.tree_util.tree_leaves_with_path(jax.device_get((state.g_params, state.d_params)))
+  if jax.process_index() == 0:
+    np.savez(args.out, **{jax.tree_util.keystr(k): np.asarray(v) for k, v in leaves})
+  print(f"devices={mesh.devices.size} processes={jax.process_count()}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+  main()
