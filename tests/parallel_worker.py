@@ -18,6 +18,7 @@ def main():
   p.add_argument("--coordinator")
   p.add_argument("--process-id", type=int, default=0)
   p.add_argument("--num-processes", type=int, default=1)
+  p.add_argument("--save", help="also save a checkpoint of the final state to this directory")
   args = p.parse_args()
 
   import jax
@@ -35,11 +36,16 @@ def main():
   mesh = parallel.make_mesh(jax.devices()[:args.devices] if args.devices else None)
   source = open_source("digits", "train")
   batches = host_batches(source, 16, seed=0, process_index=jax.process_index(), process_count=jax.process_count())
-  init, _ = trainer.build_state(dcgan, config, mesh, next(iter([{"image": np.zeros((1, 32, 32, 1), np.uint8)}])))
+  init, _ = trainer.build_state(dcgan, config, mesh, {"image": np.zeros((1, 32, 32, 1), np.uint8)})
   state = init()
   step = trainer.make_train_step(dcgan, config, mesh)
   for _ in range(args.steps):
     state, _ = step(state, parallel.to_global(next(batches), mesh))
+  if args.save:
+    from mmgen_jax.checkpoint import Checkpointer
+    ckpt = Checkpointer(args.save)
+    ckpt.save(args.steps, state, config.to_dict(), {})
+    ckpt.close()
   leaves = jax.tree_util.tree_leaves_with_path(jax.device_get((state.g_params, state.d_params)))
   if jax.process_index() == 0:
     np.savez(args.out, **{jax.tree_util.keystr(k): np.asarray(v) for k, v in leaves})

@@ -54,8 +54,8 @@ def test_resume_in_process_equals_straight_run(tmp_path, smoke_config):
 
 def _train_cmd(wd, steps):
   return [sys.executable, "-m", "mmgen_jax.cli", "train", "dcgan_digits", "--workdir", str(wd), "--no-progress",
-          *SMOKE, "--set", f"train.steps={steps}", "--set", "train.ckpt_every=5", "--set", "train.sample_every=0",
-          "--set", "train.log_every=5", "--set", "data.batch_size=32"]
+          *SMOKE, "--set", f"train.steps={steps}", "--set", "train.ckpt_every=40", "--set", "train.sample_every=0",
+          "--set", "train.log_every=20", "--set", "data.batch_size=32"]
 
 
 def _wait_for_checkpoint(wd, proc, min_step, timeout=240):
@@ -70,10 +70,10 @@ def _wait_for_checkpoint(wd, proc, min_step, timeout=240):
 
 
 def test_sigkill_mid_training_then_rerun_matches_uninterrupted(tmp_path):
-  steps = 400
+  steps = 240
   wd = tmp_path / "killed"
   proc = subprocess.Popen(_train_cmd(wd, steps), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-  _wait_for_checkpoint(wd, proc, 5)
+  _wait_for_checkpoint(wd, proc, 40)
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
@@ -92,7 +92,7 @@ def test_sigterm_saves_a_checkpoint_then_exits(tmp_path):
   wd = tmp_path / "term"
   proc = subprocess.Popen(_train_cmd(wd, 100000), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
-  _wait_for_checkpoint(wd, proc, 5)
+  _wait_for_checkpoint(wd, proc, 40)
   proc.send_signal(signal.SIGTERM)
   out, err = proc.communicate(timeout=120)
   assert proc.returncode == 0, err
@@ -123,7 +123,7 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
     (["train", "dcgan_digits", "--workdir", "{wd}", "--set", "optim.glr=1"], "did you mean: optim.g_lr"),
     (["train", "dcgan_digits", "--workdir", "{wd}", "--set", "train.steps=ten"], "train.steps expects int"),
     (["train", "dcgan_digits", "--workdir", "{wd}", "--set", "data.source=tfds:no_such_set"], "not known to"),
-    (["train", "dcgan_digits", "--workdir", "{wd}", "--set", "data.source=folder:{wd}"], "does not exist"),
+    (["train", "dcgan_digits", "--workdir", "{wd}", "--set", "data.source=folder:{wd}_gone"], "does not exist"),
     (["sample", "--workdir", "{wd}", "--num", "2", "--out", "{wd}/x.npz"], "train first"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, expected):
