@@ -11,13 +11,13 @@ def get_config(smoke=False):
       family="dcgan",
       description="DCGAN, hinge loss, on the 1,797 real scikit-learn digits (32x32 gray)",
       seed=0,
-      data=dict(source="digits", split="train", eval_split="test", image_size=32, channels=1, batch_size=64),
+      data=dict(source="digits", split="train", eval_split="test", image_size=32, channels=1, batch_size=32),
       model=dict(z_dim=64, g_width=32, d_width=32, g_norm="batch", d_norm="none", upsample="pixel_shuffle",
                  compute_dtype="float32"),
       loss=dict(name="hinge", gp_weight=10.0),
       optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
-      ema=dict(decay=0.999, start_step=500),
-      train=dict(steps=2500, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
+      ema=dict(decay=0.999, start_step=1000),
+      train=dict(steps=5000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
                  best_metric="", best_mode="min", eval_every=0, num_grid=100),
   )
   if smoke:

@@ -1,0 +1,117 @@
+"""Domain classifiers for the embedded datasets: small CNNs trained on the train split, cached on disk.
+
+They give the features for classifier-feature FID/KID/precision/recall, the class probabilities for an
+Inception-Score-style score, and the class accuracy of conditional samples. Training is deterministic (fixed seed,
+fixed batch order, CPU-reproducible), takes about 20 s once, and the params are cached as .npz (no pickle)
+with the held-out test accuracy beside them in JSON.
+"""
+import json
+import os
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import tqdm
+
+from mmgen_jax.data import batch_indices, open_source
+from mmgen_jax.errors import UserError
+
+# name -> (dataset, number of classes, training steps); bump the version when the recipe changes.
+CLASSIFIERS = {"digits": ("digits", 10, 800)}
+VERSION = 1
+
+
+class DomainClassifier(nn.Module):
+  """uint8 images [B, H, W, C] -> (features [B, 128], logits [B, num_classes])."""
+  num_classes: int = 10
+
+  @nn.compact
+  def __call__(self, images):
+    x = images.astype(jnp.float32) / 127.5 - 1.0
+    for width in (16, 32, 64):
+      x = nn.relu(nn.Conv(width, (3, 3))(x))
+      x = nn.max_pool(x, (2, 2), (2, 2))
+    x = jnp.mean(x, axis=(1, 2))
+    features = nn.relu(nn.Dense(128)(x))
+    return features, nn.Dense(self.num_classes)(features)
+
+
+def cache_dir():
+  return os.environ.get("MMGEN_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "mmgen_jax"))
+
+
+def _flatten(params):
+  return {jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_leaves_with_path(params)}
+
+
+def _train(name, progress=True):
+  dataset, num_classes, steps = CLASSIFIERS[name]
+  train = open_source(dataset, "train").arrays
+  model = DomainClassifier(num_classes)
+  params = model.init(jax.random.PRNGKey(0), train["image"][:1])
+  tx = optax.adam(optax.cosine_decay_schedule(2e-3, steps))
+  opt_state = tx.init(params)
+
+  @jax.jit
+  def step(params, opt_state, images, labels, rng):
+    # Small random shifts (+-2 px) so the features also cover slightly misplaced generated digits.
+    shift = jax.random.randint(rng, (2,), -2, 3)
+    images = jnp.roll(images, shift, axis=(1, 2))
+
+    def loss_fn(p):
+      return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, images)[1], labels).mean()
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+  n = len(train["label"])
+  for s in tqdm.trange(steps, desc=f"training the {name} classifier (once)", disable=not progress, leave=False):
+    idx = batch_indices(n, 64, 0, s)
+    params, opt_state, _ = step(params, opt_state, train["image"][idx], train["label"][idx],
+                                jax.random.PRNGKey(s))
+  test = open_source(dataset, "test").arrays
+  logits = model.apply(params, test["image"])[1]
+  accuracy = float(np.mean(np.argmax(logits, -1) == test["label"]))
+  return params, accuracy
+
+
+class FeatureExtractor:
+  """Jitted, batched `features(images)` -> [N, 128] and `probs(images)` -> [N, K] for a domain classifier."""
+
+  def __init__(self, name, progress=True):
+    if name not in CLASSIFIERS:
+      raise UserError(f"no domain classifier for dataset {name!r}: classifier metrics exist for "
+                      f"{', '.join(CLASSIFIERS)}; for other data use the Inception extractor")
+    dataset, num_classes, _ = CLASSIFIERS[name]
+    path = os.path.join(cache_dir(), "classifiers", f"{name}-v{VERSION}")
+    model = DomainClassifier(num_classes)
+    template = model.init(jax.random.PRNGKey(0), np.zeros((1, 32, 32, 1), np.uint8))
+    if os.path.exists(path + ".npz") and os.path.exists(path + ".json"):
+      with np.load(path + ".npz", allow_pickle=False) as f:
+        flat = dict(f)
+      params = jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
+      with open(path + ".json") as f:
+        self.test_accuracy = json.load(f)["test_accuracy"]
+    else:
+      params, self.test_accuracy = _train(name, progress)
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      np.savez(path + ".tmp.npz", **_flatten(params))
+      os.replace(path + ".tmp.npz", path + ".npz")
+      with open(path + ".json", "w") as f:
+        json.dump({"test_accuracy": self.test_accuracy, "dataset": dataset, "version": VERSION}, f)
+    self.name, self.params = name, params
+    self._apply = jax.jit(model.apply)
+
+  def __call__(self, images, batch_size=500):
+    """uint8 [N, H, W, C] -> (features [N, 128], class probabilities [N, K]) as numpy, in jitted batches."""
+    feats, probs = [], []
+    for i in range(0, len(images), batch_size):
+      chunk = np.asarray(images[i:i + batch_size])
+      pad = batch_size - len(chunk)  # A fixed batch shape: one compilation for every call.
+      f, logits = self._apply(self.params, np.pad(chunk, [(0, pad)] + [(0, 0)] * (chunk.ndim - 1)))
+      feats.append(np.asarray(f)[:len(chunk)])
+      probs.append(np.asarray(jax.nn.softmax(logits))[:len(chunk)])
+    return np.concatenate(feats), np.concatenate(probs)
