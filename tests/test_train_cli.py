@@ -18,7 +18,7 @@ from mmgen_jax.models import dcgan
 from mmgen_jax.train.trainer import train
 
 SMOKE = ["--set", "data.batch_size=8", "--set", "model.z_dim=8", "--set", "model.g_width=8", "--set",
-         "model.d_width=8", "--set", "train.log_every=1", "--set", "train.num_grid=4"]
+         "model.d_width=8", "--set", "train.log_every=1", "--set", "train.num_grid=4", "--set", "train.eval_every=0"]
 
 
 def _params(state):

@@ -18,11 +18,12 @@ def get_config(smoke=False):
       optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
       ema=dict(decay=0.999, start_step=1000),
       train=dict(steps=5000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
-                 best_metric="", best_mode="min", eval_every=0, num_grid=100),
+                 best_metric="fid", best_mode="min", eval_every=1000, eval_num=1000,
+                 num_grid=100),
   )
   if smoke:
     config.data.batch_size = 8
     config.model.update(z_dim=8, g_width=8, d_width=8)
     config.ema.start_step = 1
-    config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, num_grid=4)
+    config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, eval_every=0, num_grid=4)
   return config

@@ -176,3 +176,11 @@ def sample(config, variables, rng, n):
   z = jax.random.normal(rng, (n, config.model.z_dim))
   images = make_generator(config).apply(variables, z, train=False)
   return {"images": to_uint8(images)}
+
+
+def evaluate(config, state, num=1000, seed=0):
+  """Classifier-feature FID/KID/precision/recall/score of `num` EMA samples (see metrics/evaluate.py)."""
+  from mmgen_jax.metrics.evaluate import image_generator_metrics
+
+  sample_fn = jax.jit(lambda rng, n: sample(config, sampling_variables(state), rng, n)["images"], static_argnums=1)
+  return image_generator_metrics(sample_fn, config, num, seed)

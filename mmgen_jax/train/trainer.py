@@ -159,10 +159,10 @@ def train(config, workdir, family, resume=None, progress=True):
                       f"{saved_step} in {checkpoint_dir(workdir)}: lower the learning rates (optim.*) or change "
                       f"the loss, then rerun to resume from it")
 
-  def save(step):
+  def save(step, scores=None):
     nonlocal saved_step
     verify()
-    ckpt.save(step, state, config.to_dict(), {**metadata, "step": step})
+    ckpt.save(step, state, config.to_dict(), {**metadata, "step": step}, metrics=scores)
     saved_step = step
 
   with _StopRequest() as stop, tqdm.tqdm(total=t.steps, initial=start, disable=not (progress and is_main),
@@ -185,7 +185,14 @@ def train(config, workdir, family, resume=None, progress=True):
         images = sample(family.sampling_variables(state), grid_rng, t.num_grid)["images"]
         save_grid(os.path.join(workdir, "samples", f"step_{step:06d}.png"), jax.device_get(images),
                   cols=math.ceil(math.sqrt(t.num_grid)))
-      if step % t.ckpt_every == 0 or last:
+      if t.eval_every and (step % t.eval_every == 0 or last):
+        verify()  # Never spend an evaluation on (or rank by) a diverged state.
+        scores = family.evaluate(config, state, num=t.eval_num, seed=config.seed)
+        writer.write(step, {f"eval/{k}": v for k, v in scores.items() if isinstance(v, (int, float))})
+        bar.write(f"step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in scores.items()
+                                                if isinstance(v, float)))
+        save(step, {k: v for k, v in scores.items() if isinstance(v, (int, float))})
+      elif step % t.ckpt_every == 0 or last:
         save(step)
       if stop.signal:
         if saved_step != step:
