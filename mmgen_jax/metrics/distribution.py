@@ -51,14 +51,16 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
   return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean)
 
 
+def mean_cov(features):
+  """(mu [D], sigma [D, D]) of features [N, D], as RunningMoments computes them."""
+  m = RunningMoments()
+  m.update(features)
+  return m.mean_cov()
+
+
 def fid_from_features(real, fake):
   """FID between two feature sets [N, D] and [M, D]."""
-  moments = []
-  for f in (real, fake):
-    m = RunningMoments()
-    m.update(f)
-    moments.append(m.mean_cov())
-  return frechet_distance(*moments[0], *moments[1])
+  return frechet_distance(*mean_cov(real), *mean_cov(fake))
 
 
 def kernel_inception_distance(real, fake, num_subsets=100, subset_size=1000, seed=0):

@@ -7,13 +7,20 @@ from mmgen_jax.metrics import distribution
 from mmgen_jax.metrics.classifier import FeatureExtractor
 
 
-def generate(sample_images, num, seed, batch_size=500):
-  """uint8 [num, H, W, C] from sample_images(rng, batch_size), in fixed-size (single-compilation) batches."""
+def generated_features(sample_images, extractor, num, seed, batch_size=500):
+  """(features [num, D], probs [num, K], RunningMoments) of `num` samples, one fixed-size batch at a time.
+
+  Only features are kept: the images of a batch are dropped once featurised, so `num` can be 50k.
+  """
   rng = jax.random.PRNGKey(seed)
-  out = []
+  feats, probs, moments = [], [], distribution.RunningMoments()
   for i in range(0, num, batch_size):
-    out.append(np.asarray(sample_images(jax.random.fold_in(rng, i), batch_size)))
-  return np.concatenate(out)[:num]
+    images = np.asarray(sample_images(jax.random.fold_in(rng, i), batch_size))[:num - i]
+    f, p = extractor(images, batch_size)
+    moments.update(f)
+    feats.append(f)
+    probs.append(p)
+  return np.concatenate(feats), np.concatenate(probs), moments
 
 
 def image_generator_metrics(sample_images, config, num=1000, seed=0):
@@ -28,16 +35,18 @@ def image_generator_metrics(sample_images, config, num=1000, seed=0):
   extractor = FeatureExtractor(d.source)
   train = open_source(d.source, d.split, d.image_size, d.channels).arrays["image"]
   test = open_source(d.source, d.eval_split, d.image_size, d.channels).arrays["image"]
-  fake = generate(sample_images, num, seed)
-  (f_fake, p_fake), (f_train, _), (f_test, _) = extractor(fake), extractor(train), extractor(test)
+  f_fake, p_fake, fake_moments = generated_features(sample_images, extractor, num, seed)
+  (f_train, _), (f_test, _) = extractor(train), extractor(test)
+  fake_stats = fake_moments.mean_cov()
+  train_stats, test_stats = distribution.mean_cov(f_train), distribution.mean_cov(f_test)
   kid, kid_std = distribution.kernel_inception_distance(f_train, f_fake, num_subsets=50, subset_size=500, seed=seed)
   m = min(len(f_train), len(f_fake))
   precision, recall = distribution.precision_recall(f_train[:m], f_fake[:m], k=3)
   score, score_std = distribution.inception_score(p_fake, splits=10)
-  return {"fid": distribution.fid_from_features(f_train, f_fake),
-          "fid_test": distribution.fid_from_features(f_test, f_fake),
+  return {"fid": distribution.frechet_distance(*train_stats, *fake_stats),
+          "fid_test": distribution.frechet_distance(*test_stats, *fake_stats),
           "kid": kid, "kid_std": kid_std, "precision": precision, "recall": recall,
           "classifier_score": score, "classifier_score_std": score_std,
-          "real_fid_train_vs_test": distribution.fid_from_features(f_train, f_test),
+          "real_fid_train_vs_test": distribution.frechet_distance(*train_stats, *test_stats),
           "num_samples": int(num), "feature_extractor": f"{d.source}-classifier",
           "classifier_test_accuracy": extractor.test_accuracy}
