@@ -2,7 +2,7 @@
 
 Generator: z [B, Z] -> dense 4x4 -> (upsample x2, norm, ReLU) x log2(R/4) -> 3x3 conv -> tanh, images [B, R, R, C]
 in [-1, 1]. Discriminator: (4x4 conv stride 2, norm, LeakyReLU 0.2) x log2(R/4) -> dense, logits [B].
-Family contract (DESIGN.md): `init_state`, `train_step`, `sample`, `sampling_variables`, `evaluate`; every function
+The adversarial update itself is `train/gan_step.py`. Family contract (DESIGN.md): `init_state`, `train_step`, `sample`, `sampling_variables`, `evaluate`; every function
 takes the config first so the trainer binds it once with `functools.partial`.
 """
 import math
@@ -14,7 +14,7 @@ import optax
 
 from mmgen_jax.layers.updown import Upsample2x, make_norm
 from mmgen_jax.state import GANState
-from mmgen_jax.train import losses
+from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 
 
 def _num_blocks(resolution):
@@ -115,55 +115,21 @@ def to_uint8(images):
 
 
 def train_step(config, state, batch, rng):
-  """One D update then one G update on batch['image'] (uint8 [B, R, R, C]); returns (state, metrics).
-
-  G runs forward once per step (as in the reference PyTorch DCGAN): its output feeds the D update as a constant,
-  then D's gradient at that output, under the updated D, is pulled back through G's saved VJP.
-  """
-  generator = make_generator(config)
-  discriminator = make_discriminator(config)
-  loss_name = config.loss.name
+  """One D update then one G update on batch['image'] (uint8 [B, R, R, C]); returns (state, metrics)."""
+  generator, discriminator = make_generator(config), make_discriminator(config)
   real = to_float(batch["image"])
-  b = real.shape[0]
   z_rng, gp_rng = jax.random.split(rng)
-  z = jax.random.normal(z_rng, (b, config.model.z_dim))
+  z = jax.random.normal(z_rng, (real.shape[0], config.model.z_dim))
 
   def generate(g_params):
-    return generator.apply({"params": g_params, **state.g_model_state}, z, train=True,
-                           mutable=list(state.g_model_state))
+    return apply_with_state(generator, g_params, state.g_model_state, z, train=True)
 
-  fake, g_vjp, g_ms = jax.vjp(generate, state.g_params, has_aux=True)
-  mutable = list(state.d_model_state)
+  def discriminate(d_params, model_state, x, condition, train):
+    del condition  # Unconditional.
+    return apply_with_state(discriminator, d_params, model_state, x, train=train)
 
-  def d_logits(d_params, model_state, x):
-    return discriminator.apply({"params": d_params, **model_state}, x, train=True, mutable=mutable)
-
-  def d_loss_fn(d_params):
-    if config.model.d_norm == "batch":  # Batch statistics must not mix real and fake examples.
-      real_logits, new_ms = d_logits(d_params, state.d_model_state, real)
-      fake_logits, new_ms = d_logits(d_params, new_ms, fake)
-    else:  # One pass over [real; fake] is faster and computes the same logits.
-      logits, new_ms = d_logits(d_params, state.d_model_state, jnp.concatenate([real, fake]))
-      real_logits, fake_logits = logits[:b], logits[b:]
-    loss = losses.discriminator_loss(loss_name, real_logits, fake_logits)
-    if loss_name == "wgan-gp":
-      critic = lambda x: discriminator.apply({"params": d_params, **new_ms}, x, train=False)
-      loss = loss + config.loss.gp_weight * losses.gradient_penalty(critic, real, fake, gp_rng)
-    return loss, (new_ms, real_logits, fake_logits)
-
-  (d_loss, (d_ms, real_logits, fake_logits)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d_params)
-  state = state.apply_d_gradients(d_grads, d_ms)
-
-  def g_loss_fn(x):
-    # D in train mode (as in the D step) but its batch statistics from this pass are discarded.
-    logits, _ = d_logits(state.d_params, state.d_model_state, x)
-    return losses.generator_loss(loss_name, logits)
-
-  g_loss, d_fake_grad = jax.value_and_grad(g_loss_fn)(fake)
-  (g_grads,) = g_vjp(d_fake_grad)
-  state = state.apply_g_gradients(g_grads, g_ms)
-  return state, {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(real_logits),
-                 "d_fake": jnp.mean(fake_logits)}
+  return adversarial_step(state, real, generate, discriminate, None, gp_rng, loss_name=config.loss.name,
+                          gp_weight=config.loss.gp_weight, separate_passes=config.model.d_norm == "batch")
 
 
 def sampling_variables(state):

@@ -1,0 +1,60 @@
+"""The adversarial update shared by the GAN families: one D step, then one G step, inside the caller's jit.
+
+G runs forward once per step (as in the reference PyTorch DCGAN): its output feeds the D update as a constant, then
+D's gradient at that output, under the updated D, is pulled back through G's saved VJP. Families supply closures
+over their modules and conditions, so the same code serves unconditional and conditional GANs.
+"""
+import jax
+import jax.numpy as jnp
+
+from mmgen_jax.train import losses
+
+
+def adversarial_step(state, real, generate, discriminate, condition, rng, *, loss_name, gp_weight=10.0,
+                     separate_passes=False):
+  """Returns (state, metrics).
+
+  real: float [B, H, W, C] in [-1, 1]. generate(g_params) -> (fake [B, H, W, C], new G model state).
+  discriminate(d_params, d_model_state, x [N, ...], condition [N, ...] or None, train) -> (logits [N], new D model
+  state). condition: D's condition for the B real examples (the fakes share it), or None.
+  separate_passes: D sees real and fake in two calls (needed when D has batch norm, so statistics do not mix);
+  otherwise one call over [real; fake].
+  """
+  b = real.shape[0]
+  fake, g_vjp, g_model_state = jax.vjp(generate, state.g_params, has_aux=True)
+  doubled = None if condition is None else jax.tree.map(lambda c: jnp.concatenate([c, c]), condition)
+
+  def d_loss_fn(d_params):
+    if separate_passes:
+      real_logits, ms = discriminate(d_params, state.d_model_state, real, condition, True)
+      fake_logits, ms = discriminate(d_params, ms, fake, condition, True)
+    else:
+      logits, ms = discriminate(d_params, state.d_model_state, jnp.concatenate([real, fake]), doubled, True)
+      real_logits, fake_logits = logits[:b], logits[b:]
+    loss = losses.discriminator_loss(loss_name, real_logits, fake_logits)
+    if loss_name == "wgan-gp":
+      critic = lambda x: discriminate(d_params, ms, x, condition, False)[0]
+      loss = loss + gp_weight * losses.gradient_penalty(critic, real, fake, rng)
+    return loss, (ms, real_logits, fake_logits)
+
+  (d_loss, (d_ms, real_logits, fake_logits)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d_params)
+  state = state.apply_d_gradients(d_grads, d_ms)
+
+  def g_loss_fn(x):
+    # D in train mode (as in the D step) but its batch statistics from this pass are discarded.
+    logits, _ = discriminate(state.d_params, state.d_model_state, x, condition, True)
+    return losses.generator_loss(loss_name, logits)
+
+  g_loss, d_fake_grad = jax.value_and_grad(g_loss_fn)(fake)
+  (g_grads,) = g_vjp(d_fake_grad)
+  state = state.apply_g_gradients(g_grads, g_model_state)
+  return state, {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(real_logits),
+                 "d_fake": jnp.mean(fake_logits)}
+
+
+def apply_with_state(module, params, model_state, *args, train):
+  """module.apply that returns (output, model state): updated when training, unchanged otherwise."""
+  variables = {"params": params, **model_state}
+  if train:
+    return module.apply(variables, *args, train=True, mutable=list(model_state))
+  return module.apply(variables, *args, train=False), model_state
