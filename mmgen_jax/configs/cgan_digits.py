@@ -1,0 +1,27 @@
+"""Class-conditional GAN on `digits`: conditional batch norm G, spectral-norm projection D, hinge loss, EMA.
+
+  mmgen-jax train cgan_digits --workdir workdirs/cgan_digits
+  mmgen-jax sample --workdir workdirs/cgan_digits --num 20 --labels 0,1,2,3,4,5,6,7,8,9 --out samples.npz
+"""
+from mmgen_jax.config import Config
+
+
+def get_config(smoke=False):
+  config = Config(
+      family="cgan",
+      description="class-conditional GAN (cond. BN + projection D, hinge) on the real scikit-learn digits",
+      seed=0,
+      data=dict(source="digits", split="train", eval_split="test", image_size=32, channels=1, batch_size=32),
+      model=dict(num_classes=10, z_dim=64, cond_dim=64, g_width=32, d_width=32, upsample="pixel_shuffle"),
+      loss=dict(name="hinge", gp_weight=10.0),
+      optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
+      ema=dict(decay=0.999, start_step=1000),
+      train=dict(steps=5000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
+                 best_metric="fid", best_mode="min", eval_every=1000, eval_num=1000, num_grid=100),
+  )
+  if smoke:
+    config.data.batch_size = 8
+    config.model.update(z_dim=8, cond_dim=8, g_width=8, d_width=8)
+    config.ema.start_step = 1
+    config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, eval_every=0, num_grid=4)
+  return config
