@@ -1,5 +1,6 @@
 """`load(workdir)`: a trained model as an object with a jit-compiled `.sample(rng, n, **conditions)`."""
 import functools
+import json
 import os
 
 import jax
@@ -46,7 +47,6 @@ def load(workdir, step=None):
 
 def _any_config(workdir):
   """The workdir's config.json, only to set up the manager's retention (the checkpoint's own copy is used)."""
-  import json
   path = os.path.join(workdir, "config.json")
   if not os.path.exists(path):
     raise UserError(f"{workdir} has no config.json: it is not an mmgen-jax workdir")
