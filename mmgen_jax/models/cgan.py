@@ -14,7 +14,7 @@ import numpy as np
 
 from mmgen_jax.layers.conditional import ConditionalBatchNorm, ProjectionHead
 from mmgen_jax.layers.updown import Upsample2x
-from mmgen_jax.models.dcgan import _optimizer, to_float, to_uint8
+from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 
@@ -81,7 +81,7 @@ def init_state(config, rng, example_batch):
   return GANState.create(
       rng=state_rng, g_variables=make_generator(config).init(g_rng, z, labels, train=False),
       d_variables=make_discriminator(config).init(d_rng, x, labels, train=False),
-      g_tx=_optimizer(o.g_lr, o), d_tx=_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
+      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
       ema_start_step=config.ema.start_step)
 
 

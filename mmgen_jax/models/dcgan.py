@@ -84,7 +84,7 @@ def make_discriminator(config):
   return Discriminator(resolution=config.data.image_size, width=m.d_width, norm=m.d_norm, dtype=_dtype(config))
 
 
-def _optimizer(lr, o):
+def make_optimizer(lr, o):
   return optax.adam(lr, b1=o.b1, b2=o.b2)
 
 
@@ -100,7 +100,7 @@ def init_state(config, rng, example_batch):
       rng=state_rng,
       g_variables=make_generator(config).init(g_rng, z, train=False),
       d_variables=make_discriminator(config).init(d_rng, x, train=False),
-      g_tx=_optimizer(o.g_lr, o), d_tx=_optimizer(o.d_lr, o),
+      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o),
       ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
 
 
