@@ -148,5 +148,6 @@ def evaluate(config, state, num=1000, seed=0):
   """Classifier-feature FID/KID/precision/recall/score of `num` EMA samples (see metrics/evaluate.py)."""
   from mmgen_jax.metrics.evaluate import image_generator_metrics
 
-  sample_fn = jax.jit(lambda rng, n: sample(config, sampling_variables(state), rng, n)["images"], static_argnums=1)
-  return image_generator_metrics(sample_fn, config, num, seed)
+  variables = sampling_variables(state)
+  return image_generator_metrics(jax.jit(lambda rng, n: sample(config, variables, rng, n), static_argnums=1),
+                                 config, num, seed)

@@ -188,10 +188,10 @@ def train(config, workdir, family, resume=None, progress=True):
       if t.eval_every and (step % t.eval_every == 0 or last):
         verify()  # Never spend an evaluation on (or rank by) a diverged state.
         scores = family.evaluate(config, state, num=t.eval_num, seed=config.seed)
-        writer.write(step, {f"eval/{k}": v for k, v in scores.items() if isinstance(v, (int, float))})
-        bar.write(f"step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in scores.items()
-                                                if isinstance(v, float)))
-        save(step, {k: v for k, v in scores.items() if isinstance(v, (int, float))})
+        numeric = {k: v for k, v in scores.items() if isinstance(v, (int, float))}
+        writer.write(step, {f"eval/{k}": v for k, v in numeric.items()})
+        bar.write(f"step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in numeric.items()))
+        save(step, numeric)
       elif step % t.ckpt_every == 0 or last:
         save(step)
       if stop.signal:
