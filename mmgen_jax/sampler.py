@@ -22,9 +22,12 @@ class Sampler:
     self._sample = jax.jit(functools.partial(family.sample, config), static_argnums=2)
 
   def sample(self, rng, n, **conditions):
-    """Jitted family sampler on the EMA weights; e.g. {'images': uint8 [n, H, W, C]}."""
+    """Jitted family sampler on the EMA weights; e.g. {'images': uint8 [n, H, W, C]}. Conditions are keyed by
+    feature name (labels, text (str [k]), audio, image), as the family's `sample` documents."""
     if isinstance(rng, int):
       rng = jax.random.PRNGKey(rng)
+    if hasattr(self.family, "encode_inputs"):
+      conditions = self.family.encode_inputs(self.config, conditions)
     return self._sample(self.variables, rng, int(n), **conditions)
 
 

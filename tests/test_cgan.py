@@ -1,9 +1,11 @@
 import jax
+import pytest
 import jax.numpy as jnp
 import numpy as np
 
 from mmgen_jax import parallel
-from mmgen_jax.layers.conditional import ConditionalBatchNorm, ProjectionHead
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.conditional import ProjectionHead
 from mmgen_jax.models import cgan
 from mmgen_jax.train import trainer
 
@@ -16,18 +18,6 @@ def test_projection_head_is_linear_plus_inner_product():
   p = v["params"]
   expected = h @ p["linear"]["kernel"][:, 0] + p["linear"]["bias"][0] + jnp.sum((c @ p["project"]["kernel"]) * h, -1)
   np.testing.assert_allclose(head.apply(v, h, c), expected, rtol=1e-5, atol=1e-5)
-
-
-def test_conditional_batch_norm_starts_as_batch_norm_and_depends_on_condition():
-  x = jax.random.normal(jax.random.PRNGKey(0), (8, 4, 4, 3)) * 3 + 1
-  c = jax.random.normal(jax.random.PRNGKey(1), (8, 5))
-  cbn = ConditionalBatchNorm()
-  v = cbn.init(jax.random.PRNGKey(2), x, c, train=False)
-  y, _ = cbn.apply(v, x, c, train=True, mutable=["batch_stats"])
-  np.testing.assert_allclose(jnp.mean(y, axis=(0, 1, 2)), 0, atol=1e-5)  # Zero-initialised heads: plain BN.
-  v["params"]["gain"]["kernel"] = jnp.ones_like(v["params"]["gain"]["kernel"])
-  y2, _ = cbn.apply(v, x, c, train=True, mutable=["batch_stats"])
-  assert not np.allclose(y, y2)
 
 
 def test_labels_change_the_sample_and_are_tiled(smoke_config):
@@ -49,17 +39,30 @@ def test_labels_change_the_sample_and_are_tiled(smoke_config):
   assert not np.array_equal(a, b)  # Same noise, other label, other image.
 
 
-def test_cli_sample_with_labels(tmp_path):
+def test_wrong_or_malformed_condition_is_one_clear_error():
+  from mmgen_jax.config import get_config
+  config = get_config("audio2img_digits", smoke=True)
+  variables = jax.eval_shape(lambda: cgan.sampling_variables(cgan.init_state(config, jax.random.PRNGKey(0), None)))
+  with pytest.raises(UserError, match="conditioned on audio, not on labels"):
+    cgan.sample(config, variables, jax.random.PRNGKey(0), 2, labels=np.array([1]))
+  with pytest.raises(UserError, match=r"shape \[2, 8000\], expected \[N, 4000\]"):
+    cgan.sample(config, variables, jax.random.PRNGKey(0), 2, audio=np.zeros((2, 8000), np.float32))
+
+
+def test_cli_sample_with_text_condition(tmp_path):
   from conftest import run_cli
   wd = tmp_path / "run"
-  r = run_cli("train", "cgan_digits", "--workdir", wd, "--set", "data.batch_size=8", "--set", "model.g_width=8",
-              "--set", "model.d_width=8", "--set", "train.steps=2", "--set", "train.eval_every=0", "--no-progress")
+  r = run_cli("train", "text2img_digits", "--workdir", wd, "--set", "data.batch_size=8", "--set", "model.g_width=8",
+              "--set", "model.d_width=8", "--set", "model.cond_dim=8", "--set", "train.steps=2",
+              "--set", "train.eval_every=0", "--no-progress")
   assert r.returncode == 0, r.stderr
-  r = run_cli("sample", "--workdir", wd, "--num", 4, "--labels", "4,5", "--out", tmp_path / "s.npz")
+  np.savez(tmp_path / "c.npz", text=np.array(["please draw a 3", "an unseen wording of seven"]))
+  r = run_cli("sample", "--workdir", wd, "--num", 4, "--cond", tmp_path / "c.npz", "--out", tmp_path / "s.npz")
   assert r.returncode == 0, r.stderr
   out = np.load(tmp_path / "s.npz")
-  assert out["images"].shape == (4, 32, 32, 1)
-  np.testing.assert_array_equal(out["labels"], [4, 5, 4, 5])
-  np.testing.assert_array_equal(out["cond_labels"], [4, 5])
+  assert out["images"].shape == (4, 32, 32, 1) and out["images"].dtype == np.uint8
+  np.testing.assert_array_equal(out["cond_text"], ["please draw a 3", "an unseen wording of seven"])
+  r = run_cli("sample", "--workdir", wd, "--num", 4, "--labels", "4,5", "--out", tmp_path / "t.npz")
+  assert r.returncode == 2 and "conditioned on text, not on labels" in r.stderr.strip().splitlines()[-1]
   r = run_cli("sample", "--workdir", wd, "--num", 4, "--labels", "4,x", "--out", tmp_path / "t.npz")
   assert r.returncode == 2 and "--labels expects comma-separated integers" in r.stderr

@@ -24,7 +24,8 @@ def test_tfds_builder_matches_numpy_fallback():
     pytest.skip("TensorFlow not installed")
   via_tfds = sources._embedded_via_tfds("digits", "test")
   via_numpy = digits.digits_arrays("test")
-  for k in ("image", "label", "id"):
+  assert sorted(via_tfds) == sorted(via_numpy) == ["audio", "edges", "id", "image", "label", "text"]
+  for k in via_numpy:
     np.testing.assert_array_equal(via_tfds[k], via_numpy[k])
 
 
@@ -36,6 +37,7 @@ def test_tf_data_and_numpy_iterators_give_the_same_batches():
   b = host_batches(source, 64, seed=3, start_step=20, use_tf=False)
   for _ in range(30):  # Crosses an epoch boundary (1,528 / 64 ~ 24 steps).
     x, y = next(a), next(b)
+    assert sorted(x) == sorted(y) and x["text"].dtype.kind == "U"
     for k in x:
       np.testing.assert_array_equal(x[k], y[k])
 

@@ -1,7 +1,9 @@
-"""Class-conditional GAN on `digits`: conditional batch norm G, spectral-norm projection D, hinge loss, EMA.
+"""Class-conditional GAN on `digits`: conditional batch norm (FiLM) G, spectral-norm projection D, hinge, EMA.
 
   mmgen-jax train cgan_digits --workdir workdirs/cgan_digits
   mmgen-jax sample --workdir workdirs/cgan_digits --num 20 --labels 0,1,2,3,4,5,6,7,8,9 --out samples.npz
+
+The text, audio and feature-conditioned configs start from this one and change `model.condition`.
 """
 from mmgen_jax.config import Config
 
@@ -12,7 +14,10 @@ def get_config(smoke=False):
       description="class-conditional GAN (cond. BN + projection D, hinge) on the real scikit-learn digits",
       seed=0,
       data=dict(source="digits", split="train", eval_split="test", image_size=32, channels=1, batch_size=32),
-      model=dict(num_classes=10, z_dim=64, cond_dim=64, g_width=32, d_width=32, upsample="pixel_shuffle"),
+      # condition: label | text | audio | features; fusion: early | late | film | cross_attention.
+      model=dict(condition="label", fusion="film", num_classes=10, z_dim=64, cond_dim=64, g_width=32, d_width=32,
+                 upsample="pixel_shuffle", vocab=[], text_max_len=16, audio_samples=4000,
+                 features=["edges", "texture", "colour"]),
       loss=dict(name="hinge", gp_weight=10.0),
       optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
       ema=dict(decay=0.999, start_step=1000),

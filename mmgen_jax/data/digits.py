@@ -1,4 +1,5 @@
-"""The embedded `digits` dataset: scikit-learn's 1,797 real handwritten digits (UCI optdigits), upsampled to 32x32.
+"""The embedded `digits` dataset: scikit-learn's 1,797 real handwritten digits (UCI optdigits), upsampled to 32x32,
+with a caption (`text`), a DTMF clip (`audio`) and a Sobel edge map (`edges`) per example.
 
 The arrays are a pure function of the scikit-learn data, so the TFDS builder (`tfds_builders.py`) and the numpy
 fallback (no TensorFlow) produce exactly the same examples. The split holds out 15% of each class, chosen with a
@@ -8,9 +9,15 @@ import functools
 
 import numpy as np
 
+from mmgen_jax.data import captions, dtmf
+
 IMAGE_SIZE = 32
 TEST_FRACTION = 0.15
 SPLIT_SEED = 20261122
+CAPTION_SEED = 1
+AUDIO_SEED = 2
+# skimage's Sobel magnitude of a [0, 1] image is at most 1 and below 0.5 on these digits: x2 uses the uint8 range.
+EDGE_SCALE = 2.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -25,6 +32,14 @@ def _all_examples():
   big = np.stack([resize(im, (IMAGE_SIZE, IMAGE_SIZE), order=3, mode="edge", anti_aliasing=False) for im in small])
   images = np.clip(np.round(big * 255.0), 0, 255).astype(np.uint8)[..., None]
   return images, digits.target.astype(np.int64)
+
+
+def sobel_edges(images):
+  """uint8 [N, H, W, 1] Sobel edge magnitude (scikit-image, reflect borders) of uint8 [N, H, W, 1] images."""
+  from skimage.filters import sobel
+
+  edges = np.stack([sobel(im[..., 0] / 255.0) for im in images]) * EDGE_SCALE
+  return np.clip(np.round(edges * 255.0), 0, 255).astype(np.uint8)[..., None]
 
 
 def split_ids(split):
@@ -44,7 +59,15 @@ def split_ids(split):
 
 
 def digits_arrays(split):
-  """{'image': uint8 [N, 32, 32, 1], 'label': int64 [N], 'id': int64 [N]} for 'train' (1,527) or 'test' (270)."""
+  """The examples of 'train' (1,528) or 'test' (269), in id order:
+
+  image uint8 [N, 32, 32, 1], label int64 [N], id int64 [N], text str [N] (a caption naming the digit),
+  audio float32 [N, 4000] (0.5 s DTMF clip at 8 kHz), edges uint8 [N, 32, 32, 1] (Sobel magnitude x EDGE_SCALE).
+  Every feature is a pure function of the example id, so both splits and both loaders agree.
+  """
   images, labels = _all_examples()
   ids = split_ids(split)
-  return {"image": images[ids], "label": labels[ids], "id": ids.astype(np.int64)}
+  return {"image": images[ids], "label": labels[ids], "id": ids.astype(np.int64),
+          "text": captions.digit_captions(labels[ids], ids, CAPTION_SEED),
+          "audio": dtmf.digit_clips(labels[ids], ids, AUDIO_SEED),
+          "edges": sobel_edges(images[ids])}

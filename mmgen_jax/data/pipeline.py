@@ -7,7 +7,7 @@ TFDS sources are shuffled by tf.data with a fixed seed and resumed by skipping `
 """
 import numpy as np
 
-from mmgen_jax.data.sources import ArraySource, have_tensorflow
+from mmgen_jax.data.sources import ArraySource, decode_strings, have_tensorflow
 from mmgen_jax.errors import UserError
 
 
@@ -67,7 +67,7 @@ def host_batches(source, global_batch, seed, start_step=0, process_index=0, proc
     return {k: tf.gather(t, idx) for k, t in tensors.items()}
 
   ds = tf.data.Dataset.counter(start_step).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  return ds.prefetch(2).as_numpy_iterator()
+  return ({k: decode_strings(v) for k, v in batch.items()} for batch in ds.prefetch(2).as_numpy_iterator())
 
 
 def _count(start):

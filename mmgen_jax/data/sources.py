@@ -97,7 +97,14 @@ def _embedded_via_tfds(name, split):
   builder.download_and_prepare()
   arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
   order = np.argsort(arrays["id"])  # TFDS shuffles on write; ids restore the canonical order.
-  return {k: np.asarray(v)[order] for k, v in arrays.items()}
+  return {k: decode_strings(np.asarray(v)[order]) for k, v in arrays.items()}
+
+
+def decode_strings(array):
+  """tf.string features arrive as object arrays of UTF-8 bytes; numpy str arrays match the numpy loader."""
+  if array.dtype == object or array.dtype.kind == "S":
+    return np.char.decode(array.astype(bytes), "utf-8")
+  return array
 
 
 def _open_tfds(spec, split):

@@ -1,28 +1,43 @@
-"""Conditioning blocks: conditional batch norm and the projection discriminator head.
+"""Condition encoders and the projection discriminator head.
 
-Both take a condition *vector* c [B, D] (from any condition encoder: a label embedding, a text or audio encoder),
-so swapping the condition is a config change, not a new family.
+A condition encoder maps its input to `(tokens [B, T, D], mask bool [B, T])`, the currency of `layers/fusion.py`:
+a label is one token, a caption one token per word, a clip one per time step, reference-image features one per
+cell. Swapping the condition is a config change, not a new family (`make_condition_encoder`).
 """
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mmgen_jax.layers.audio import AudioEncoder
+from mmgen_jax.layers.image_features import ImageFeatureEncoder
+from mmgen_jax.layers.text import TextEncoder
 
-class ConditionalBatchNorm(nn.Module):
-  """Batch norm whose scale and shift are predicted from c: x [B, H, W, C], c [B, D] -> [B, H, W, C].
+CONDITIONS = ("label", "text", "audio", "features")
 
-  The gain is 1 + Dense(c) (de Vries et al. 2017; Miyato & Koyama 2018), so an untrained head is plain batch norm.
-  """
-  momentum: float = 0.9
-  dtype: jnp.dtype = jnp.float32
+
+class LabelEncoder(nn.Module):
+  """Class labels int [B] -> (tokens [B, 1, dim], mask [B, 1])."""
+  num_classes: int
+  dim: int = 64
 
   @nn.compact
-  def __call__(self, x, c, train=True):
-    x = nn.BatchNorm(use_running_average=not train, momentum=self.momentum, use_scale=False, use_bias=False,
-                     dtype=self.dtype)(x)
-    features = x.shape[-1]
-    gain = 1.0 + nn.Dense(features, kernel_init=nn.initializers.zeros, dtype=self.dtype, name="gain")(c)
-    bias = nn.Dense(features, kernel_init=nn.initializers.zeros, dtype=self.dtype, name="bias")(c)
-    return x * gain[:, None, None, :] + bias[:, None, None, :]
+  def __call__(self, labels, train=True):
+    del train
+    tokens = nn.Embed(self.num_classes, self.dim, name="label_embedding")(labels)[:, None]
+    return tokens, jnp.ones(tokens.shape[:2], bool)
+
+
+def make_condition_encoder(kind, dim, *, num_classes=10, vocab_size=None, text_max_len=16, text_depth=2,
+                           sample_rate=8000, features=("edges", "texture", "colour")):
+  """The encoder for condition `kind` (one of CONDITIONS) with output width `dim`."""
+  if kind == "label":
+    return LabelEncoder(num_classes, dim)
+  if kind == "text":
+    return TextEncoder(vocab_size, dim, depth=text_depth, max_len=text_max_len)
+  if kind == "audio":
+    return AudioEncoder(sample_rate=sample_rate, dim=dim)
+  if kind == "features":
+    return ImageFeatureEncoder(tuple(features), dim=dim)
+  raise ValueError(f"unknown condition {kind!r}; one of {CONDITIONS}")
 
 
 class ProjectionHead(nn.Module):

@@ -1,106 +1,213 @@
-"""Conditional GAN: a generator with conditional batch norm, a spectrally normalised projection discriminator,
-hinge loss, EMA generator. The condition is a class label here (`cgan_digits`).
+"""Conditional GAN: one family, any condition. A pluggable condition encoder (label, text, audio or reference-image
+features; `layers/conditional.py`) feeds a generator through a selectable fusion (`layers/fusion.py`), and a
+spectrally normalised projection discriminator with its own encoder of the same kind judges (image, condition) pairs.
+Hinge loss and an EMA generator by default. Configs: `cgan_digits`, `text2img_digits`, `audio2img_digits`,
+`features2img_digits`.
 
-Generator: (z [B, Z], labels [B]) -> images [B, R, R, C] in [-1, 1]; the label embedding c [B, D] drives every
-conditional batch norm. Discriminator: (images, labels) -> logits [B] with a projection head on the same c.
-Family contract as in models/dcgan.py; the adversarial update is train/gan_step.py.
+Generator: (z [B, Z], condition) -> images [B, R, R, C] in [-1, 1]. Discriminator: (images, condition) -> logits [B].
+The condition input is, per `model.condition`: label int [B]; text_ids int32 [B, L] (captions tokenised on the host
+by `encode_inputs`); audio float32 [B, 4000]; image (the reference) in [-1, 1] [B, R, R, C].
+Fusion (`model.fusion`): 'early' concatenates the pooled condition with z; 'late' concatenates it with the feature
+map at R/2 (two conv layers before the output); 'film' modulates every batch norm (conditional batch norm);
+'cross_attention' adds attention from every pixel to the condition tokens in the blocks up to 16x16.
 """
+import functools
 import math
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from mmgen_jax.layers.conditional import ConditionalBatchNorm, ProjectionHead
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
+from mmgen_jax.layers.fusion import ConcatFusion, CrossAttention, FiLM, pool
+from mmgen_jax.layers.text import Tokenizer
 from mmgen_jax.layers.updown import Upsample2x
 from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 
+# model.condition -> the batch feature the encoder reads, and the `sample` keyword a user passes it as.
+BATCH_INPUT = {"label": "label", "text": "text_ids", "audio": "audio", "features": "image"}
+SAMPLE_KEYWORD = {"label": "labels", "text": "text", "audio": "audio", "features": "image"}
+
 
 class ConditionalGenerator(nn.Module):
-  """(z [B, z_dim], labels int [B]) -> images [B, resolution, resolution, channels] in [-1, 1]."""
-  num_classes: int = 10
+  """(z [B, z_dim], condition [B, ...]) -> images [B, resolution, resolution, channels] in [-1, 1]."""
+  condition_encoder: nn.Module
+  fusion: str = "film"
   resolution: int = 32
   channels: int = 1
   width: int = 32
-  cond_dim: int = 64
   upsample: str = "pixel_shuffle"
 
   @nn.compact
-  def __call__(self, z, labels, train=True):
+  def __call__(self, z, condition, train=True):
+    tokens, mask = self.condition_encoder(condition, train)
     n = int(math.log2(self.resolution)) - 2
-    c = nn.Embed(self.num_classes, self.cond_dim, name="label_embedding")(labels)
+    film = self.fusion == "film"
+
+    def norm_and_fuse(x, size):
+      x = nn.BatchNorm(use_running_average=not train, momentum=0.9, use_scale=not film, use_bias=not film)(x)
+      if film:
+        x = FiLM()(x, tokens, mask)
+      elif self.fusion == "cross_attention" and size <= 16:
+        x = CrossAttention()(x, tokens, mask)
+      elif self.fusion == "late" and size == self.resolution // 2:
+        x = ConcatFusion()(x, tokens, mask)
+      return nn.relu(x)
+
+    inputs = jnp.concatenate([z, pool(tokens, mask)], -1) if self.fusion == "early" else z
     features = self.width * 2 ** (n - 1)
-    x = nn.Dense(4 * 4 * features)(jnp.concatenate([z, c], -1)).reshape(z.shape[0], 4, 4, features)
-    x = nn.relu(ConditionalBatchNorm()(x, c, train))
+    x = nn.Dense(4 * 4 * features)(inputs).reshape(z.shape[0], 4, 4, features)
+    x = norm_and_fuse(x, 4)
     for i in range(n):
       features = self.width * 2 ** (n - 2 - i) if i < n - 1 else self.width // 2
-      x = Upsample2x(features, self.upsample)(x)
-      x = nn.relu(ConditionalBatchNorm()(x, c, train))
+      x = norm_and_fuse(Upsample2x(features, self.upsample)(x), 2 ** (i + 3))
     return jnp.tanh(nn.Conv(self.channels, (3, 3))(x))
 
 
 class ProjectionDiscriminator(nn.Module):
-  """(images [B, R, R, C] in [-1, 1], labels int [B]) -> logits [B]; every layer spectrally normalised."""
-  num_classes: int = 10
+  """(images [B, R, R, C] in [-1, 1], condition [B, ...]) -> logits [B]; every layer spectrally normalised."""
+  condition_encoder: nn.Module
   resolution: int = 32
   width: int = 32
 
   @nn.compact
-  def __call__(self, x, labels, train=True):
+  def __call__(self, x, condition, train=True):
     for i in range(int(math.log2(self.resolution)) - 2):
       x = nn.SpectralNorm(nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2)))(x, update_stats=train)
       x = nn.leaky_relu(x, 0.2)
     h = x.reshape(x.shape[0], -1)
-    c = nn.Embed(self.num_classes, h.shape[-1], name="label_embedding")(labels)
-    return ProjectionHead()(h, c, train)
+    return ProjectionHead()(h, pool(*self.condition_encoder(condition, train)), train)
+
+
+def tokenizer(config):
+  return Tokenizer(config.model.vocab)
+
+
+def _encoder(config):
+  m = config.model
+  return make_condition_encoder(m.condition, m.cond_dim, num_classes=m.num_classes,
+                                vocab_size=tokenizer(config).size, text_max_len=m.text_max_len,
+                                features=m.features)
 
 
 def make_generator(config):
   m = config.model
-  return ConditionalGenerator(num_classes=m.num_classes, resolution=config.data.image_size,
-                              channels=config.data.channels, width=m.g_width, cond_dim=m.cond_dim,
-                              upsample=m.upsample)
+  return ConditionalGenerator(_encoder(config), fusion=m.fusion, resolution=config.data.image_size,
+                              channels=config.data.channels, width=m.g_width, upsample=m.upsample)
 
 
 def make_discriminator(config):
-  m = config.model
-  return ProjectionDiscriminator(num_classes=m.num_classes, resolution=config.data.image_size, width=m.d_width)
+  return ProjectionDiscriminator(_encoder(config), resolution=config.data.image_size, width=config.model.d_width)
 
+
+# --- host side: what the trainer and the sampler call outside jit ---------------------------------------------------
+
+def prepare_config(config, source):
+  """Builds the caption vocabulary from the training split (text conditions); it is saved with the checkpoint."""
+  if config.model.condition == "text" and not config.model.vocab:
+    if not hasattr(source, "arrays") or "text" not in source.arrays:
+      raise UserError(f"text conditioning needs a `text` feature in an in-memory dataset ({source.name} has none): "
+                      f"use digits, or set model.vocab")
+    config.model.vocab = Tokenizer.fit(source.arrays["text"]).vocab
+  return config
+
+
+def input_features(config):
+  """The dataset features a training batch needs."""
+  extra = {"label": ("label",), "text": ("text",), "audio": ("audio",), "features": ()}[config.model.condition]
+  return ("image",) + extra
+
+
+def encode_inputs(config, arrays):
+  """Host-side conversion of inputs jit cannot take: `text` (str [N]) -> `text_ids` (int32 [N, text_max_len])."""
+  if "text" not in arrays:
+    return arrays
+  arrays = dict(arrays)
+  texts = np.asarray(arrays.pop("text")).reshape(-1)
+  arrays["text_ids"] = tokenizer(config).encode(texts.tolist(), config.model.text_max_len)
+  return arrays
+
+
+@functools.lru_cache(maxsize=4)
+def _split_arrays(source, split):
+  from mmgen_jax.data import open_source
+  return open_source(source, split).arrays
+
+
+def eval_conditions(config, n):
+  """{'labels': int32 [n], SAMPLE_KEYWORD input [n, ...]}: eval-split conditions of classes 0, 1, ..., K-1, 0, ...
+
+  The i-th is the (i // K)-th eval example of class i % K (cycling within the class), so grids read by column.
+  """
+  arrays = _split_arrays(config.data.source, config.data.eval_split)
+  labels = np.asarray(arrays["label"])
+  k = config.model.num_classes
+  by_class = [np.flatnonzero(labels == c) for c in range(k)]
+  index = np.asarray([by_class[i % k][(i // k) % len(by_class[i % k])] for i in range(n)])
+  out = {"labels": labels[index].astype(np.int32)}
+  key = SAMPLE_KEYWORD[config.model.condition]
+  if key != "labels":
+    out[key] = np.asarray(arrays[key])[index]
+  return encode_inputs(config, out)
+
+
+# --- the family contract --------------------------------------------------------------------------------------------
 
 def init_state(config, rng, example_batch):
-  """A GANState for label-conditioned images (shapes from config.data)."""
+  """A GANState; parameter shapes come from the config (the example batch is not needed)."""
   del example_batch
   g_rng, d_rng, state_rng = jax.random.split(rng, 3)
-  labels = jnp.zeros((1,), jnp.int32)
+  condition = _condition_of(config, _dummy_inputs(config))
   z = jnp.zeros((1, config.model.z_dim))
   x = jnp.zeros((1, config.data.image_size, config.data.image_size, config.data.channels))
   o = config.optim
   return GANState.create(
-      rng=state_rng, g_variables=make_generator(config).init(g_rng, z, labels, train=False),
-      d_variables=make_discriminator(config).init(d_rng, x, labels, train=False),
+      rng=state_rng, g_variables=make_generator(config).init(g_rng, z, condition, train=False),
+      d_variables=make_discriminator(config).init(d_rng, x, condition, train=False),
       g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
       ema_start_step=config.ema.start_step)
 
 
-def train_step(config, state, batch, rng):
-  """One D and one G update on batch['image'] (uint8 [B, R, R, C]) and batch['label'] (int [B]).
+def _dummy_inputs(config):
+  """A batch of one all-zero input per condition kind, for initialisation."""
+  d, m = config.data, config.model
+  return {"label": np.zeros((1,), np.int32), "text_ids": np.zeros((1, m.text_max_len), np.int32),
+          "audio": np.zeros((1, m.audio_samples), np.float32),
+          "image": np.zeros((1, d.image_size, d.image_size, d.channels), np.uint8)}
 
-  Fakes are generated for the batch's own labels, so both players see the data's class balance.
+
+def _condition_of(config, batch):
+  """The encoder's input from a batch dict keyed by BATCH_INPUT names (images converted to [-1, 1])."""
+  kind = config.model.condition
+  value = batch[BATCH_INPUT[kind]]
+  if kind == "features":
+    return to_float(value)
+  if kind == "audio":
+    return jnp.asarray(value, jnp.float32)
+  return jnp.asarray(value, jnp.int32)
+
+
+def train_step(config, state, batch, rng):
+  """One D and one G update on batch['image'] (uint8 [B, R, R, C]) and the batch's condition input.
+
+  Fakes are generated for the batch's own conditions, so both players see the data's condition distribution.
   """
   generator, discriminator = make_generator(config), make_discriminator(config)
-  real, labels = to_float(batch["image"]), batch["label"].astype(jnp.int32)
+  real, condition = to_float(batch["image"]), _condition_of(config, batch)
   z_rng, gp_rng = jax.random.split(rng)
   z = jax.random.normal(z_rng, (real.shape[0], config.model.z_dim))
 
   def generate(g_params):
-    return apply_with_state(generator, g_params, state.g_model_state, z, labels, train=True)
+    return apply_with_state(generator, g_params, state.g_model_state, z, condition, train=True)
 
   def discriminate(d_params, model_state, x, condition, train):
     return apply_with_state(discriminator, d_params, model_state, x, condition, train=train)
 
-  return adversarial_step(state, real, generate, discriminate, labels, gp_rng, loss_name=config.loss.name,
+  return adversarial_step(state, real, generate, discriminate, condition, gp_rng, loss_name=config.loss.name,
                           gp_weight=config.loss.gp_weight)
 
 
@@ -108,22 +215,63 @@ def sampling_variables(state):
   return state.g_variables(ema=True)
 
 
-def sample(config, variables, rng, n, labels=None):
-  """{'images': uint8 [n, R, R, C], 'labels': int32 [n]}; labels default to 0, 1, ..., K-1, 0, ... and are tiled
-  to n when fewer are given."""
-  if labels is None:
-    labels = jnp.arange(n) % config.model.num_classes
-  labels = jnp.resize(jnp.asarray(labels, jnp.int32), (n,))
+def sample(config, variables, rng, n, labels=None, text_ids=None, audio=None, image=None):
+  """{'images': uint8 [n, R, R, C], ...} for the model's condition, tiled to n when fewer are given:
+
+  labels int [k] (label models), text_ids int32 [k, L] (text models; `Sampler.sample(text=[...])` tokenises),
+  audio float32 [k, 4000] at 8 kHz (audio models), image uint8 [k, R, R, C] reference images (feature models).
+  With no condition, eval-split conditions of classes 0..K-1 cycling are used and their `labels` returned.
+  """
+  kind = config.model.condition
+  given = {"label": labels, "text": text_ids, "audio": audio, "features": image}
+  others = [SAMPLE_KEYWORD[k] for k, v in given.items() if v is not None and k != kind]
+  if others:
+    raise UserError(f"this {config.family} model is conditioned on {kind}, not on {', '.join(others)}: pass "
+                    f"{SAMPLE_KEYWORD[kind]!r} (--labels for labels, --cond FILE.npz for the others)")
+  out = {}
+  value = given[kind]
+  if value is None:
+    conditions = eval_conditions(config, n)
+    value = conditions["text_ids" if kind == "text" else SAMPLE_KEYWORD[kind]]
+    out["labels"] = jnp.asarray(conditions["labels"])
+  value = _check_condition(config, jnp.asarray(value))
+  value = jnp.take(value, jnp.arange(n) % value.shape[0], axis=0)
+  if kind == "label":
+    out["labels"] = value.astype(jnp.int32)
   z = jax.random.normal(rng, (n, config.model.z_dim))
-  images = make_generator(config).apply(variables, z, labels, train=False)
-  return {"images": to_uint8(images), "labels": labels}
+  images = make_generator(config).apply(variables, z, _condition_of(config, {BATCH_INPUT[kind]: value}),
+                                        train=False)
+  return {"images": to_uint8(images), **out}
+
+
+def _check_condition(config, value):
+  kind, d, m = config.model.condition, config.data, config.model
+  expected = {"label": (), "text": (m.text_max_len,), "audio": (m.audio_samples,),
+              "features": (d.image_size, d.image_size, d.channels)}[kind]
+  if value.ndim == len(expected):  # A single condition: make it a batch of one.
+    value = value[None]
+  if value.shape[1:] != expected or value.shape[0] == 0:
+    raise UserError(f"{SAMPLE_KEYWORD[kind]} condition has shape {list(value.shape)}, expected [N"
+                    f"{''.join(', ' + str(e) for e in expected)}]" +
+                    (": audio is float32 clips of 0.5 s at 8 kHz" if kind == "audio" else ""))
+  return value
 
 
 def evaluate(config, state, num=1000, seed=0):
-  """Classifier-feature FID/KID/precision/recall/score, plus `class_accuracy`: the fraction of samples the domain
-  classifier assigns to the requested label (labels cycle through the classes)."""
+  """Classifier-feature FID/KID/precision/recall/score and `class_accuracy` (the fraction of samples the domain
+  classifier assigns to the digit of their condition), for conditions from the eval split (classes cycling)."""
   from mmgen_jax.metrics.evaluate import image_generator_metrics
 
   variables = sampling_variables(state)
-  return image_generator_metrics(jax.jit(lambda rng, n: sample(config, variables, rng, n), static_argnums=1),
-                                 config, num, seed)
+  batch = 500
+  conditions = eval_conditions(config, batch)
+  labels = conditions.pop("labels")
+  if config.model.condition == "label":
+    conditions["labels"] = labels
+  jitted = jax.jit(lambda rng, c: sample(config, variables, rng, batch, **c))
+
+  def sample_fn(rng, n):
+    assert n == batch, n
+    return {**jitted(rng, conditions), "labels": labels}
+
+  return image_generator_metrics(sample_fn, config, num, seed)

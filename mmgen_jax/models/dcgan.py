@@ -114,6 +114,12 @@ def to_uint8(images):
   return jnp.clip(jnp.round((images + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
 
 
+def input_features(config):
+  """The dataset features a training batch needs."""
+  del config
+  return ("image",)
+
+
 def train_step(config, state, batch, rng):
   """One D update then one G update on batch['image'] (uint8 [B, R, R, C]); returns (state, metrics)."""
   generator, discriminator = make_generator(config), make_discriminator(config)

@@ -1,6 +1,10 @@
 """The generic trainer: one readable loop for every family (it never imports `models/`).
 
-The family (a module honouring DESIGN.md's contract) is handed in by the caller. The loop:
+The family (a module honouring DESIGN.md's contract) is handed in by the caller. Besides the contract's functions it
+names the dataset features its step reads (`input_features(config)`) and may define two host-side hooks:
+`prepare_config(config, source)` (fill data-derived settings, e.g. a caption vocabulary, before the state is built;
+they are saved with the config) and `encode_inputs(config, arrays)` (turn what jit cannot take, e.g. strings, into
+arrays; applied to every batch here and to the conditions in `Sampler.sample`). The loop:
 - builds the state on the mesh, or restores the newest good checkpoint of the workdir (resume is the default);
 - runs `family.train_step` under one `jax.jit` with the state replicated and donated and the batch sharded on
   `data`; the step's rng is `fold_in(state.rng, state.step)`, so a resumed run repeats an uninterrupted one exactly;
@@ -19,6 +23,7 @@ import numpy as np
 import tqdm
 
 from mmgen_jax import checkpoint, parallel
+from mmgen_jax.config import Config
 from mmgen_jax.data import host_batches, open_source
 from mmgen_jax.errors import UserError
 from mmgen_jax.train.images import save_grid
@@ -115,6 +120,9 @@ def train(config, workdir, family, resume=None, progress=True):
   mesh = parallel.make_mesh()
   parallel.check_batch_size(d.batch_size, mesh)
   source = open_source(d.source, d.split, d.image_size, d.channels)
+  if hasattr(family, "prepare_config"):
+    config = family.prepare_config(Config(config.to_dict()), source)
+  encode = getattr(family, "encode_inputs", lambda config, arrays: arrays)
   ckpt = make_checkpointer(config, workdir)
   if ckpt.steps():
     if resume is False:
@@ -125,7 +133,9 @@ def train(config, workdir, family, resume=None, progress=True):
     raise UserError(f"--resume given but workdir {workdir} has no checkpoint: drop --resume to start a new run")
 
   def batches(start):
-    return host_batches(source, d.batch_size, config.seed, start, jax.process_index(), jax.process_count())
+    return (encode(config, batch) for batch in host_batches(
+        source, d.batch_size, config.seed, start, jax.process_index(), jax.process_count(),
+        features=family.input_features(config)))
 
   example = next(batches(0))
   init, abstract = build_state(family, config, mesh, example)

@@ -1,0 +1,98 @@
+"""Audio front end in JAX (STFT, log-mel spectrogram, MFCC) and a CNN audio encoder over log-mel.
+
+Conventions follow scipy.signal.stft's defaults (periodic Hann window, `n_fft // 2` zeros padded at both ends, the
+end zero-padded to a whole number of frames) so the STFT is checked against scipy; the mel scale is HTK's
+(2595 log10(1 + f / 700)) with triangular filters; MFCCs are the orthonormal DCT-II of the log-mel frames.
+"""
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+
+
+def hann_window(n):
+  """Periodic Hann window float32 [n] (scipy.signal.get_window('hann', n))."""
+  return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
+
+
+def num_frames(num_samples, n_fft, hop):
+  padded = num_samples + 2 * (n_fft // 2)
+  return 1 + -(-(padded - n_fft) // hop)
+
+
+def stft(x, n_fft=256, hop=128):
+  """Complex STFT [..., frames, n_fft // 2 + 1] of real signals x [..., N] (unscaled: scipy's Zxx * window.sum())."""
+  frames = num_frames(x.shape[-1], n_fft, hop)
+  total = n_fft + (frames - 1) * hop
+  pad = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, total - x.shape[-1] - n_fft // 2)]
+  x = jnp.pad(x, pad)
+  index = np.arange(frames)[:, None] * hop + np.arange(n_fft)[None, :]  # [frames, n_fft], static.
+  return jnp.fft.rfft(x[..., index] * hann_window(n_fft), axis=-1)
+
+
+def hz_to_mel(f):
+  return 2595.0 * np.log10(1.0 + np.asarray(f, np.float64) / 700.0)
+
+
+def mel_to_hz(m):
+  return 700.0 * (10.0 ** (np.asarray(m, np.float64) / 2595.0) - 1.0)
+
+
+def mel_filterbank(n_fft, sample_rate, n_mels, fmin=0.0, fmax=None):
+  """float32 [n_fft // 2 + 1, n_mels]: triangles with peaks evenly spaced on the mel scale, peak value 1."""
+  fmax = sample_rate / 2 if fmax is None else fmax
+  freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+  edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+  lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+  rising = (freqs[:, None] - lower) / (centre - lower)
+  falling = (upper - freqs[:, None]) / (upper - centre)
+  return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
+
+
+def log_mel_spectrogram(x, sample_rate, n_fft=256, hop=128, n_mels=64, fmin=0.0, fmax=None, eps=1e-6):
+  """float32 [..., frames, n_mels] = log(mel filterbank . |STFT|^2 + eps) of signals x [..., N]."""
+  power = jnp.abs(stft(x, n_fft, hop)) ** 2
+  return jnp.log(power @ mel_filterbank(n_fft, sample_rate, n_mels, fmin, fmax) + eps)
+
+
+def dct_matrix(n, k):
+  """float32 [n, k]: orthonormal DCT-II basis (scipy.fft.dct(norm='ortho') = x @ dct_matrix(n, n))."""
+  i = np.arange(n)[:, None]
+  j = np.arange(k)[None, :]
+  basis = np.cos(np.pi * (2 * i + 1) * j / (2 * n)) * np.sqrt(2.0 / n)
+  basis[:, 0] /= np.sqrt(2.0)
+  return basis.astype(np.float32)
+
+
+def mfcc(x, sample_rate, n_mfcc=13, **log_mel_kwargs):
+  """float32 [..., frames, n_mfcc]: DCT-II (ortho) of the log-mel frames of x [..., N]."""
+  log_mel = log_mel_spectrogram(x, sample_rate, **log_mel_kwargs)
+  return log_mel @ dct_matrix(log_mel.shape[-1], n_mfcc)
+
+
+class AudioEncoder(nn.Module):
+  """Waveforms float32 [B, N] -> (tokens [B, frames, dim], mask bool [B, frames]) via a 1-D CNN over log-mel.
+
+  Each clip's log-mel is standardised (zero mean, unit variance), so loudness does not matter. The mel bins are the
+  channels of temporal convolutions (as in TC-ResNet): frequency-selective from the first layer, and an order of
+  magnitude cheaper on the CPU than 2-D convolutions over the spectrogram (measured: 2-D strided convs made the
+  audio GAN step 4x slower). Tokens keep the time axis; a tone's onset is arbitrary, so the pooled vector is a mean
+  over time.
+  """
+  sample_rate: int = 8000
+  n_fft: int = 256
+  hop: int = 128
+  n_mels: int = 64
+  width: int = 128
+  depth: int = 3
+  dim: int = 64
+
+  @nn.compact
+  def __call__(self, audio, train=True):
+    del train
+    x = log_mel_spectrogram(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels)
+    x = (x - x.mean(axis=(1, 2), keepdims=True)) / (x.std(axis=(1, 2), keepdims=True) + 1e-5)
+    x = nn.Dense(self.width)(x)
+    for _ in range(self.depth):
+      x = x + nn.Conv(self.width, (3,))(nn.gelu(nn.LayerNorm()(x)))
+    tokens = nn.Dense(self.dim)(nn.LayerNorm()(x))
+    return tokens, jnp.ones(tokens.shape[:2], bool)
