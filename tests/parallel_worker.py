@@ -35,7 +35,8 @@ def main():
   config.model.g_norm = "batch"  # Batch norm over the global batch is the part most likely to differ when sharded.
   mesh = parallel.make_mesh(jax.devices()[:args.devices] if args.devices else None)
   source = open_source("digits", "train")
-  batches = host_batches(source, 16, seed=0, process_index=jax.process_index(), process_count=jax.process_count())
+  batches = host_batches(source, 16, seed=0, process_index=jax.process_index(), process_count=jax.process_count(),
+                         features=dcgan.input_features(config))
   init, _ = trainer.build_state(dcgan, config, mesh, {"image": np.zeros((1, 32, 32, 1), np.uint8)})
   state = init()
   step = trainer.make_train_step(dcgan, config, mesh)

@@ -13,6 +13,7 @@ import numpy as np
 
 from mmgen_jax.data import digits
 from mmgen_jax.errors import UserError, did_you_mean
+from mmgen_jax.locks import file_lock
 
 # Embedded datasets: name -> function(split) -> dict of numpy arrays. The TFDS builders produce the same arrays.
 EMBEDDED = {"digits": digits.digits_arrays}
@@ -94,7 +95,8 @@ def _embedded_via_tfds(name, split):
   from mmgen_jax.data import tfds_builders
 
   builder = tfds_builders.EMBEDDED[name](data_dir=data_dir())
-  builder.download_and_prepare()
+  with file_lock(os.path.join(data_dir(), f".{name}.lock")):
+    builder.download_and_prepare()
   arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
   order = np.argsort(arrays["id"])  # TFDS shuffles on write; ids restore the canonical order.
   return {k: decode_strings(np.asarray(v)[order]) for k, v in arrays.items()}

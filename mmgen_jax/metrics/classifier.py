@@ -16,7 +16,9 @@ import optax
 import tqdm
 
 from mmgen_jax.data import batch_indices, open_source
+from mmgen_jax.checkpoint import write_json
 from mmgen_jax.errors import UserError
+from mmgen_jax.locks import file_lock
 
 # name -> (dataset, number of classes, training steps); bump the version when the recipe changes.
 CLASSIFIERS = {"digits": ("digits", 10, 800)}
@@ -89,19 +91,17 @@ class FeatureExtractor:
     path = os.path.join(cache_dir(), "classifiers", f"{name}-v{VERSION}")
     model = DomainClassifier(num_classes)
     template = model.init(jax.random.PRNGKey(0), np.zeros((1, 32, 32, 1), np.uint8))
-    if os.path.exists(path + ".npz") and os.path.exists(path + ".json"):
-      with np.load(path + ".npz", allow_pickle=False) as f:
-        flat = dict(f)
-      params = jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
-      with open(path + ".json") as f:
-        self.test_accuracy = json.load(f)["test_accuracy"]
-    else:
-      params, self.test_accuracy = _train(name, progress)
-      os.makedirs(os.path.dirname(path), exist_ok=True)
-      np.savez(path + ".tmp.npz", **_flatten(params))
-      os.replace(path + ".tmp.npz", path + ".npz")
-      with open(path + ".json", "w") as f:
-        json.dump({"test_accuracy": self.test_accuracy, "dataset": dataset, "version": VERSION}, f)
+    with file_lock(path + ".lock"):  # One process trains; the others wait and load its cache.
+      if not (os.path.exists(path + ".npz") and os.path.exists(path + ".json")):
+        params, accuracy = _train(name, progress)
+        np.savez(path + ".tmp.npz", **_flatten(params))
+        os.replace(path + ".tmp.npz", path + ".npz")
+        write_json(path + ".json", {"test_accuracy": accuracy, "dataset": dataset, "version": VERSION})
+    with np.load(path + ".npz", allow_pickle=False) as f:
+      flat = dict(f)
+    params = jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
+    with open(path + ".json") as f:
+      self.test_accuracy = json.load(f)["test_accuracy"]
     self.name, self.params = name, params
     self._apply = jax.jit(model.apply)
 
