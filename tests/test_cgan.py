@@ -66,3 +66,12 @@ def test_cli_sample_with_text_condition(tmp_path):
   assert r.returncode == 2 and "conditioned on text, not on labels" in r.stderr.strip().splitlines()[-1]
   r = run_cli("sample", "--workdir", wd, "--num", 4, "--labels", "4,x", "--out", tmp_path / "t.npz")
   assert r.returncode == 2 and "--labels expects comma-separated integers" in r.stderr
+
+
+def test_word_dropout_hits_words_at_the_rate_and_never_padding():
+  ids = jnp.tile(jnp.array([[5, 6, 7, 8, 0, 0]]), (2000, 1))
+  out = np.asarray(jax.jit(cgan.word_dropout, static_argnums=1)(ids, 0.3, jax.random.PRNGKey(0)))
+  assert abs((out[:, :4] == 1).mean() - 0.3) < 0.02  # 1 = the unknown-word id.
+  np.testing.assert_array_equal(out[:, 4:], 0)
+  kept = out[:, :4] != 1
+  np.testing.assert_array_equal(out[:, :4][kept], np.asarray(ids)[:, :4][kept])

@@ -16,7 +16,7 @@ def get_config(smoke=False):
       data=dict(source="digits", split="train", eval_split="test", image_size=32, channels=1, batch_size=32),
       # condition: label | text | audio | features; fusion: early | late | film | cross_attention.
       model=dict(condition="label", fusion="film", num_classes=10, z_dim=64, cond_dim=64, g_width=32, d_width=32,
-                 upsample="pixel_shuffle", vocab=[], text_max_len=16, audio_samples=4000,
+                 upsample="pixel_shuffle", vocab=[], text_max_len=16, word_dropout=0.0, audio_samples=4000,
                  features=["edges", "texture", "colour"]),
       loss=dict(name="hinge", gp_weight=10.0),
       optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
