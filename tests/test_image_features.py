@@ -45,6 +45,14 @@ def test_feature_encoder_sees_the_reference_not_the_gradient():
   encoder = features.ImageFeatureEncoder(dim=8)
   variables = encoder.init(jax.random.PRNGKey(0), x)
   tokens, mask = encoder.apply(variables, x)
-  assert tokens.shape == (2, 2 * 2 + 1, 8) and mask.shape == (2, 5)  # 16 / 2^3 = 2x2 cells + histogram token.
+  assert tokens.shape == (2, 1, 8) and mask.shape == (2, 1)
   grad = jax.grad(lambda im: encoder.apply(variables, im)[0].sum())(x)
   assert not np.any(np.asarray(grad))  # Features are descriptors of the reference, not learnt through.
+
+
+def test_gabor_energy_bank_is_the_magnitude_of_each_orientation():
+  x = _images()[:1, ..., :1]
+  energy = np.asarray(features.gabor_energy(jnp.asarray(x), frequency=0.25, orientations=4))
+  for i in range(4):  # Kernel sizes differ by angle; the bank zero-pads them to one size.
+    real, imag = gabor(x[0, ..., 0], 0.25, np.pi * i / 4)
+    np.testing.assert_allclose(energy[0, ..., i], np.hypot(real, imag), atol=1e-6)

@@ -89,25 +89,29 @@ def gabor(images, frequency, theta, bandwidth=1.0):
 
 
 def gabor_energy(images, frequency=0.25, orientations=4):
-  """Gabor magnitude maps [B, H, W, orientations] of the grey image, orientations evenly spaced over [0, pi)."""
-  gray = to_gray(images)
-  maps = []
-  for i in range(orientations):
-    real, imag = gabor(gray, frequency, np.pi * i / orientations)
-    maps.append(jnp.sqrt(real ** 2 + imag ** 2)[..., 0])
-  return jnp.stack(maps, -1)
+  """Gabor magnitude maps [B, H, W, orientations] of the grey image, orientations evenly spaced over [0, pi).
+
+  All 2 x orientations kernels go through one convolution: separate 15x15 single-kernel convolutions cost 4x more
+  on the CPU (measured)."""
+  kernels = [gabor_kernel(frequency, np.pi * i / orientations) for i in range(orientations)]
+  size = max(k.shape[0] for k in kernels)  # Sizes vary with the angle: zero-pad to one centred size.
+  kernels = [np.pad(k, (size - k.shape[0]) // 2) for k in kernels]
+  bank = np.stack([part for k in kernels for part in (k.real, k.imag)], -1).astype(np.float32)
+  out = convolve(to_gray(images), bank)[..., 0, :]  # [B, H, W, 2 * orientations]
+  return jnp.sqrt(out[..., 0::2] ** 2 + out[..., 1::2] ** 2)
 
 
 class ImageFeatureEncoder(nn.Module):
-  """Reference images in [-1, 1] [B, H, W, C] -> (tokens [B, T, dim], mask [B, T]) from hand-crafted features.
+  """Reference images in [-1, 1] [B, H, W, C] -> (tokens [B, 1, dim], mask [B, 1]) from hand-crafted features.
 
   features: any of 'edges' (Sobel map), 'texture' (Gabor energy maps), 'colour' (HSV histogram). The maps are
-  stacked and encoded by a strided CNN (one token per cell of the final grid); the histogram becomes one more
-  token. The features are computed from the pixels without gradients: they describe the reference, they are not
-  learnt.
+  stacked and encoded by a strided CNN whose final grid is flattened (where an edge is matters: a mean over cells
+  lost the digit's shape and the generator ignored it, measured), the histogram by an MLP; the two embeddings are
+  concatenated into one token. The features are computed from the pixels without gradients: they describe the
+  reference, they are not learnt.
   """
   features: tuple = ("edges", "texture", "colour")
-  width: int = 32
+  width: int = 16
   dim: int = 64
   bins: int = 16
 
@@ -115,20 +119,19 @@ class ImageFeatureEncoder(nn.Module):
   def __call__(self, images, train=True):
     del train
     x = jax.lax.stop_gradient((images + 1.0) / 2.0)
-    maps = []
+    maps, embeddings = [], []
     if "edges" in self.features:
       maps.append(sobel(to_gray(x)))
     if "texture" in self.features:
       maps.append(gabor_energy(x))
-    tokens = []
     if maps:
       h = jnp.concatenate(maps, -1)
       for i in range(3):
-        h = nn.gelu(nn.Conv(self.width * 2 ** min(i, 1), (3, 3), strides=(2, 2))(h))
-      tokens.append(nn.Dense(self.dim)(h.reshape(h.shape[0], -1, h.shape[-1])))
+        h = nn.gelu(nn.Conv(self.width * 2 ** i, (3, 3), strides=(2, 2))(h))
+      embeddings.append(h.reshape(h.shape[0], -1))
     if "colour" in self.features:
-      tokens.append(nn.Dense(self.dim)(nn.gelu(nn.Dense(self.dim)(hsv_histogram(x, self.bins))))[:, None])
-    if not tokens:
+      embeddings.append(nn.gelu(nn.Dense(self.dim)(hsv_histogram(x, self.bins))))
+    if not embeddings:
       raise ValueError(f"ImageFeatureEncoder needs at least one of edges/texture/colour, got {self.features}")
-    tokens = jnp.concatenate(tokens, 1)
-    return tokens, jnp.ones(tokens.shape[:2], bool)
+    token = nn.Dense(self.dim)(jnp.concatenate(embeddings, -1))[:, None]
+    return token, jnp.ones(token.shape[:2], bool)
