@@ -15,8 +15,8 @@ import numpy as np
 import optax
 import tqdm
 
-from mmgen_jax.data import batch_indices, open_source
 from mmgen_jax.checkpoint import write_json
+from mmgen_jax.data import batch_indices, open_source
 from mmgen_jax.errors import UserError
 from mmgen_jax.locks import file_lock
 

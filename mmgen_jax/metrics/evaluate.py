@@ -1,4 +1,5 @@
-"""Metrics of an (optionally class-conditional) image generator against a dataset, on the dataset's domain-classifier features."""
+"""Metrics of an image generator (unconditional or conditional) against a dataset, on the dataset's
+domain-classifier features."""
 import jax
 import numpy as np
 
@@ -32,9 +33,10 @@ def image_generator_metrics(sample, config, num=1000, seed=0):
 
   sample(rng, n) -> {'images': uint8 [n, H, W, C], optionally 'labels': int [n]}; with labels, `class_accuracy` is
   the fraction of samples the domain classifier assigns to the class they were asked for. Features: the domain
-  classifier of config.data.source. `fid`, `kid` and precision/recall compare with the train split (the distribution the generator learned); `fid_test` with the
-  held-out split; `real_fid_train_vs_test` is the FID of the real train split against the real test split, the
-  floor these numbers should be read against (the test split is small, so FIDs against it are biased upward).
+  classifier of config.data.source. `fid`, `kid` and precision/recall compare with the train split (the
+  distribution the generator learned); `fid_test` with the held-out split; `real_fid_train_vs_test` is the FID of
+  the real train split against the real test split, the floor these numbers should be read against (the test split
+  is small, so FIDs against it are biased upward).
   """
   d = config.data
   extractor = FeatureExtractor(d.source)

@@ -55,9 +55,10 @@ class ConditionalGenerator(nn.Module):
   def __call__(self, z, condition, train=True):
     tokens, mask = self.condition_encoder(condition, train)
     n = int(math.log2(self.resolution)) - 2
+    c = unit_condition(tokens, mask)
     film = self.fusion == "film"
     # FiLM reads [condition, z], as BigGAN's conditional batch norm does: every block can vary with z.
-    film_tokens = jnp.concatenate([unit_condition(tokens, mask), z], -1)[:, None]
+    film_tokens = jnp.concatenate([c, z], -1)[:, None]
     film_mask = jnp.ones((z.shape[0], 1), bool)
 
     def norm_and_fuse(x, size):
@@ -70,7 +71,7 @@ class ConditionalGenerator(nn.Module):
         x = ConcatFusion()(x, tokens, mask)
       return nn.relu(x)
 
-    inputs = jnp.concatenate([z, unit_condition(tokens, mask)], -1) if self.fusion == "early" else z
+    inputs = jnp.concatenate([z, c], -1) if self.fusion == "early" else z
     features = self.width * 2 ** (n - 1)
     x = nn.Dense(4 * 4 * features)(inputs).reshape(z.shape[0], 4, 4, features)
     x = norm_and_fuse(x, 4)
@@ -184,12 +185,17 @@ def init_state(config, rng, example_batch):
       ema_start_step=config.ema.start_step)
 
 
-def _dummy_inputs(config):
-  """A batch of one all-zero input per condition kind, for initialisation."""
+def _condition_spec(config):
+  """(trailing shape, dtype) of one condition input of the model's kind, e.g. ((4000,), float32) for audio."""
   d, m = config.data, config.model
-  return {"label": np.zeros((1,), np.int32), "text_ids": np.zeros((1, m.text_max_len), np.int32),
-          "audio": np.zeros((1, m.audio_samples), np.float32),
-          "image": np.zeros((1, d.image_size, d.image_size, d.channels), np.uint8)}
+  return {"label": ((), np.int32), "text": ((m.text_max_len,), np.int32), "audio": ((m.audio_samples,), np.float32),
+          "features": ((d.image_size, d.image_size, d.channels), np.uint8)}[m.condition]
+
+
+def _dummy_inputs(config):
+  """A batch of one all-zero condition input, for initialisation."""
+  shape, dtype = _condition_spec(config)
+  return {BATCH_INPUT[config.model.condition]: np.zeros((1,) + shape, dtype)}
 
 
 def _condition_of(config, batch):
@@ -214,7 +220,8 @@ def train_step(config, state, batch, rng):
 
   Fakes are generated for the batch's own conditions, so both players see the data's condition distribution.
   Captions get word dropout (`model.word_dropout`: words replaced by the unknown-word id), so wordings never seen
-  in training, whose extra words are unknown, still carry the digit (measured on novel wordings: 49% of samples right without it, 98% with 0.3).
+  in training, whose extra words are unknown, still carry the digit (measured on novel wordings: 49% of samples
+  right without it, 98% with 0.3).
   """
   generator, discriminator = make_generator(config), make_discriminator(config)
   real, condition = to_float(batch["image"]), _condition_of(config, batch)
@@ -267,9 +274,7 @@ def sample(config, variables, rng, n, labels=None, text_ids=None, audio=None, im
 
 
 def _check_condition(config, value):
-  kind, d, m = config.model.condition, config.data, config.model
-  expected = {"label": (), "text": (m.text_max_len,), "audio": (m.audio_samples,),
-              "features": (d.image_size, d.image_size, d.channels)}[kind]
+  kind, (expected, _) = config.model.condition, _condition_spec(config)
   if value.ndim == len(expected):  # A single condition: make it a batch of one.
     value = value[None]
   if value.shape[1:] != expected or value.shape[0] == 0:

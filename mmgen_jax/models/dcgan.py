@@ -2,8 +2,9 @@
 
 Generator: z [B, Z] -> dense 4x4 -> (upsample x2, norm, ReLU) x log2(R/4) -> 3x3 conv -> tanh, images [B, R, R, C]
 in [-1, 1]. Discriminator: (4x4 conv stride 2, norm, LeakyReLU 0.2) x log2(R/4) -> dense, logits [B].
-The adversarial update itself is `train/gan_step.py`. Family contract (DESIGN.md): `init_state`, `train_step`, `sample`, `sampling_variables`, `evaluate`; every function
-takes the config first so the trainer binds it once with `functools.partial`.
+The adversarial update itself is `train/gan_step.py`. Family contract (DESIGN.md): `init_state`, `train_step`,
+`sample`, `sampling_variables`, `evaluate`, plus `input_features`; every function takes the config first so the
+trainer binds it once with `functools.partial`.
 """
 import math
 
