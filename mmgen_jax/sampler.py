@@ -23,12 +23,16 @@ class Sampler:
 
   def sample(self, rng, n, **conditions):
     """Jitted family sampler on the EMA weights; e.g. {'images': uint8 [n, H, W, C]}. Conditions are keyed by
-    feature name (labels, text (str [k]), audio, image), as the family's `sample` documents."""
+    feature name (labels, text (str [k]), audio, image), as the family's `sample` documents; text outputs come back
+    as `text` (str [n]) too."""
     if isinstance(rng, int):
       rng = jax.random.PRNGKey(rng)
     if hasattr(self.family, "encode_inputs"):
       conditions = self.family.encode_inputs(self.config, conditions)
-    return self._sample(self.variables, rng, int(n), **conditions)
+    out = self._sample(self.variables, rng, int(n), **conditions)
+    if hasattr(self.family, "decode_outputs"):
+      out = self.family.decode_outputs(self.config, out)
+    return out
 
 
 def load(workdir, step=None):

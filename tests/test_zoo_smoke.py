@@ -19,3 +19,5 @@ def test_config_trains_restores_and_samples(name, tmp_path):
   images = np.asarray(out["images"])
   assert images.shape == (3, config.data.image_size, config.data.image_size, config.data.channels)
   assert images.dtype == np.uint8
+  if "text_ids" in out:  # Text-producing families also return decoded strings, one per sample.
+    assert np.asarray(out["text"]).shape == (3,)

@@ -4,6 +4,8 @@
 around the same word or numeral); the conditional-generation benchmark uses them to test that a text encoder learnt
 the digit, not the templates.
 """
+import re
+
 import numpy as np
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -43,3 +45,19 @@ def caption(label, rng, templates=TRAIN_TEMPLATES):
 def digit_captions(labels, ids, seed, templates=TRAIN_TEMPLATES):
   """str array [N]: one caption per example, a pure function of (seed, example id)."""
   return np.asarray([caption(int(l), np.random.default_rng([seed, int(i)]), templates) for l, i in zip(labels, ids)])
+
+
+def all_captions(label, templates=TRAIN_TEMPLATES):
+  """Every caption the templates can write for digit `label` (each template with the word and with the numeral)."""
+  return [t.format(d=d) for t in templates for d in (WORDS[label], str(label))]
+
+
+def named_digits(text):
+  """The set of digits a caption names, by word ("seven") or numeral ("7"); numerals are read digit by digit."""
+  found = set()
+  for token in re.findall(r"[a-z]+|[0-9]", text.lower()):
+    if token in WORDS:
+      found.add(WORDS.index(token))
+    elif token.isdigit():
+      found.add(int(token))
+  return found

@@ -1,9 +1,10 @@
-"""Sample grids as PNG files."""
+"""Sample grids as PNG files (captioned when a family produces text)."""
 import math
 import os
+import textwrap
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 
 def make_grid(images, cols=None, pad=2):
@@ -27,3 +28,35 @@ def save_grid(path, images, cols=None, scale=2):
     im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   im.save(path)
+
+
+def save_captioned_grid(path, images, texts, cols=None, scale=3, text_height=28):
+  """A PNG grid of uint8 [N, H, W, C] images with each one's text (str [N]) printed below it (word-wrapped, 2 lines)."""
+  images = np.asarray(images)
+  n, h, w, _ = images.shape
+  cols = cols or math.ceil(math.sqrt(n))
+  cell_w, cell_h = max(w * scale, 96), h * scale + text_height
+  canvas = Image.new("RGB", (cols * cell_w, math.ceil(n / cols) * cell_h), "white")
+  draw, font = ImageDraw.Draw(canvas), ImageFont.load_default()
+  chars = max(cell_w // 6, 1)  # The default bitmap font is about 6 px per character.
+  for i, (im, text) in enumerate(zip(images, texts)):
+    r, k = divmod(i, cols)
+    tile = Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).convert("RGB")
+    canvas.paste(tile.resize((w * scale, h * scale), Image.NEAREST), (k * cell_w, r * cell_h))
+    lines = textwrap.wrap(str(text), chars)[:2]
+    draw.multiline_text((k * cell_w + 2, r * cell_h + h * scale + 1), "\n".join(lines), fill="black", font=font)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  canvas.save(path)
+
+
+def write_samples(prefix, out):
+  """Writes a family's sample output for people: `prefix`.png, a grid of out['images'] (captioned with out['text']
+  when the family produces text), and `prefix`.txt with one text per line in grid order."""
+  if "text" in out:
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    with open(prefix + ".txt", "w") as f:
+      f.writelines(f"{t}\n" for t in np.asarray(out["text"]).tolist())
+    if "images" in out:
+      save_captioned_grid(prefix + ".png", out["images"], np.asarray(out["text"]).tolist())
+  elif "images" in out:
+    save_grid(prefix + ".png", out["images"])

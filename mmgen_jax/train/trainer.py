@@ -4,16 +4,16 @@ The family (a module honouring DESIGN.md's contract) is handed in by the caller.
 names the dataset features its step reads (`input_features(config)`) and may define two host-side hooks:
 `prepare_config(config, source)` (fill data-derived settings, e.g. a caption vocabulary, before the state is built;
 they are saved with the config) and `encode_inputs(config, arrays)` (turn what jit cannot take, e.g. strings, into
-arrays; applied to every batch here and to the conditions in `Sampler.sample`). The loop:
+arrays; applied to every batch here and to the conditions in `Sampler.sample`) and `decode_outputs(config, out)`
+(the reverse for what `sample` returns, e.g. token ids into `text` strings). The loop:
 - builds the state on the mesh, or restores the newest good checkpoint of the workdir (resume is the default);
 - runs `family.train_step` under one `jax.jit` with the state replicated and donated and the batch sharded on
   `data`; the step's rng is `fold_in(state.rng, state.step)`, so a resumed run repeats an uninterrupted one exactly;
 - syncs with the host only every `log_every` steps (metrics) and at checkpoints, where it also checks every loss of
   every step since the last check for NaN/inf before anything is saved;
-- writes `metrics.jsonl`, TensorBoard scalars, sample grids and async checkpoints; SIGTERM/SIGINT save and exit.
+- writes `metrics.jsonl`, TensorBoard scalars, sample grids (and texts) and async checkpoints; SIGTERM/SIGINT save and exit.
 """
 import functools
-import math
 import os
 import signal
 import time
@@ -26,7 +26,7 @@ from mmgen_jax import checkpoint, parallel
 from mmgen_jax.config import Config
 from mmgen_jax.data import host_batches, open_source
 from mmgen_jax.errors import UserError
-from mmgen_jax.train.images import save_grid
+from mmgen_jax.train.images import write_samples
 from mmgen_jax.train.logging import MetricWriter
 
 # Config sections whose change makes an existing checkpoint unusable (arrays of other shapes or meaning).
@@ -123,6 +123,7 @@ def train(config, workdir, family, resume=None, progress=True):
   if hasattr(family, "prepare_config"):
     config = family.prepare_config(Config(config.to_dict()), source)
   encode = getattr(family, "encode_inputs", lambda config, arrays: arrays)
+  decode = getattr(family, "decode_outputs", lambda config, out: out)
   ckpt = make_checkpointer(config, workdir)
   if ckpt.steps():
     if resume is False:
@@ -192,9 +193,8 @@ def train(config, workdir, family, resume=None, progress=True):
         writer.write(step, {**means, "steps_per_s": rate, "images_per_s": rate * d.batch_size})
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
       if is_main and t.sample_every and (step % t.sample_every == 0 or last):
-        images = sample(family.sampling_variables(state), grid_rng, t.num_grid)["images"]
-        save_grid(os.path.join(workdir, "samples", f"step_{step:06d}.png"), jax.device_get(images),
-                  cols=math.ceil(math.sqrt(t.num_grid)))
+        out = decode(config, jax.device_get(sample(family.sampling_variables(state), grid_rng, t.num_grid)))
+        write_samples(os.path.join(workdir, "samples", f"step_{step:06d}"), out)
       if t.eval_every and (step % t.eval_every == 0 or last):
         verify()  # Never spend an evaluation on (or rank by) a diverged state.
         scores = family.evaluate(config, state, num=t.eval_num, seed=config.seed)

@@ -1,0 +1,221 @@
+"""Image captioning (image -> text): a CNN encoder's cell tokens read by a transformer decoder through
+cross-attention; teacher forcing with label smoothing; greedy or beam-search decoding under `jax.jit` with a KV cache.
+Config: `caption_digits`.
+
+Shapes: images uint8 [B, R, R, C]; captions are token ids int32 [B, L] of `layers/text.Tokenizer` (BOS, words, EOS,
+padding), built from the training captions and saved in `config.model.vocab`. The decoder's output embedding is
+tied to its input embedding. The decoder (`layers/text_decoder.py`) keeps a KV cache: a decoding step costs O(L).
+"""
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.text import PAD, Tokenizer, words
+from mmgen_jax.layers.text_decoder import TextDecoder, search
+from mmgen_jax.layers.vision import ConvEncoder
+from mmgen_jax.models.dcgan import to_float
+from mmgen_jax.state import TrainState
+
+
+class Captioner(nn.Module):
+  """A ConvEncoder's cell tokens as the memory of a TextDecoder; see the methods for shapes."""
+  vocab_size: int
+  dim: int = 128
+  depth: int = 2
+  num_heads: int = 4
+  max_len: int = 16
+  encoder_widths: tuple = (32, 64, 128)
+
+  def setup(self):
+    self.encoder = ConvEncoder(self.encoder_widths, self.dim)
+    self.decoder = TextDecoder(self.vocab_size, self.dim, self.depth, self.num_heads, self.max_len)
+
+  def encode(self, images):
+    """Per-block cross-attention (keys, values) of images float [B, R, R, C] in [-1, 1]."""
+    return self.decoder.memory_kv(self.encoder(images)[0])
+
+  def __call__(self, images, ids):
+    """Teacher forcing: ids int [B, L] (BOS first) -> logits [B, L, vocab] of each next token."""
+    return self.decoder(ids, self.encode(images))
+
+  def decode_step(self, tokens, index, cache, memory_kvs):
+    """tokens int [B] at position `index` -> (logits [B, vocab], cache); see TextDecoder.decode_step."""
+    return self.decoder.decode_step(tokens, index, cache, memory_kvs)
+
+
+# --- host side -------------------------------------------------------------------------------------------------------
+
+def tokenizer(config):
+  return Tokenizer(config.model.vocab)
+
+
+def make_model(config):
+  m = config.model
+  return Captioner(tokenizer(config).size, m.dim, m.depth, m.num_heads, m.max_len, tuple(m.encoder_widths))
+
+
+def prepare_config(config, source):
+  """Builds the caption vocabulary from the training split; it is saved with the checkpoint."""
+  if not config.model.vocab:
+    if not hasattr(source, "arrays") or "text" not in source.arrays:
+      raise UserError(f"captioning needs a `text` feature in an in-memory dataset ({source.name} has none): use "
+                      f"digits, or set model.vocab")
+    config.model.vocab = Tokenizer.fit(source.arrays["text"]).vocab
+  return config
+
+
+def input_features(config):
+  del config
+  return ("image", "text")
+
+
+def encode_inputs(config, arrays):
+  """`text` (str [N]) -> `caption_ids` (int32 [N, max_len + 1]: BOS, words, EOS, padding)."""
+  if "text" not in arrays:
+    return arrays
+  arrays = dict(arrays)
+  texts = np.asarray(arrays.pop("text")).reshape(-1).tolist()
+  arrays["caption_ids"] = tokenizer(config).encode(texts, config.model.max_len + 1, bos=True, eos=True)
+  return arrays
+
+
+def decode_outputs(config, out):
+  """Adds `text` (str [N]) decoded from the sampler's `text_ids`."""
+  out = dict(out)
+  out["text"] = np.asarray(tokenizer(config).decode(np.asarray(out["text_ids"])))
+  return out
+
+
+# --- the family contract ---------------------------------------------------------------------------------------------
+
+def init_state(config, rng, example_batch):
+  del example_batch
+  init_rng, state_rng = jax.random.split(rng)
+  d, m, o = config.data, config.model, config.optim
+  images = jnp.zeros((1, d.image_size, d.image_size, d.channels))
+  variables = make_model(config).init(init_rng, images, jnp.zeros((1, m.max_len), jnp.int32))
+  # Cosine to 5% after warmup; a run shorter than the warmup (--set train.steps=3) just stays in it.
+  schedule = optax.warmup_cosine_decay_schedule(0.0, o.lr, o.warmup_steps, max(config.train.steps,
+                                                                                o.warmup_steps + 1), o.lr * 0.05)
+  tx = optax.chain(optax.clip_by_global_norm(o.grad_clip), optax.adamw(schedule, weight_decay=o.weight_decay))
+  return TrainState.create(rng=state_rng, variables=variables, tx=tx, ema_decay=config.ema.decay,
+                           ema_start_step=config.ema.start_step)
+
+
+def caption_loss(logits, targets, smoothing):
+  """(mean label-smoothed cross-entropy over non-padding targets, token accuracy): logits [B, L, V], targets [B, L]."""
+  onehot = optax.smooth_labels(jax.nn.one_hot(targets, logits.shape[-1]), smoothing)
+  weights = (targets != PAD).astype(jnp.float32)
+  loss = optax.softmax_cross_entropy(logits.astype(jnp.float32), onehot)
+  accuracy = (jnp.argmax(logits, -1) == targets).astype(jnp.float32)
+  return (loss * weights).sum() / weights.sum(), (accuracy * weights).sum() / weights.sum()
+
+
+def random_shift(images, rng, max_shift):
+  """Each image [B, H, W, C] translated by its own random offset in [-max_shift, max_shift]^2 (edge pixels fill)."""
+  b, h, w, _ = images.shape
+  offsets = jax.random.randint(rng, (b, 2), -max_shift, max_shift + 1)
+  padded = jnp.pad(images, [(0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0)], mode="edge")
+  crop = lambda im, o: jax.lax.dynamic_slice(im, (max_shift + o[0], max_shift + o[1], 0), (h, w, im.shape[-1]))
+  return jax.vmap(crop)(padded, offsets)
+
+
+def train_step(config, state, batch, rng):
+  """One AdamW step of teacher forcing on batch['image'] uint8 [B, R, R, C], batch['caption_ids'] [B, L + 1].
+
+  Images are shifted by up to `model.augment_shift` pixels: without it the captioner memorises which template each
+  of the 1,528 training images was given (train token accuracy 100% by step 1,800).
+  """
+  model = make_model(config)
+  images, ids = to_float(batch["image"]), batch["caption_ids"]
+  if config.model.augment_shift:
+    images = random_shift(images, rng, config.model.augment_shift)
+
+  def loss_fn(params):
+    logits = model.apply({"params": params}, images, ids[:, :-1])
+    return caption_loss(logits, ids[:, 1:], config.model.label_smoothing)
+
+  (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  return state.apply_gradients(grads, state.model_state), {"loss": loss, "token_accuracy": accuracy}
+
+
+def sampling_variables(state):
+  return state.variables(ema=True)
+
+
+def text_decoder(config):
+  """The captioner's TextDecoder, unbound: its fields size the decoding cache."""
+  m = config.model
+  return TextDecoder(tokenizer(config).size, m.dim, m.depth, m.num_heads, m.max_len)
+
+
+def generate(config, variables, images, beam_size=None):
+  """Caption ids int32 [B, max_len] (EOS then padding) for images float [B, R, R, C] in [-1, 1], by greedy search
+  (beam_size 1) or beam search (`model.beam_size` unless given; the best beam is returned)."""
+  model = make_model(config)
+  beam_size = config.model.beam_size if beam_size is None else beam_size
+  memory_kvs = model.apply(variables, images, method=Captioner.encode)
+  step = lambda *args: model.apply(variables, *args, method=Captioner.decode_step)
+  return search(text_decoder(config), step, memory_kvs, beam_size, config.model.length_penalty)
+
+
+@functools.lru_cache(maxsize=4)
+def _split_arrays(source, split):
+  from mmgen_jax.data import open_source
+  return open_source(source, split).arrays
+
+
+def eval_images(config, n):
+  """(images uint8 [n, R, R, C], labels int32 [n]): eval-split images of digits 0..9 cycling, as grids read them."""
+  arrays = _split_arrays(config.data.source, config.data.eval_split)
+  labels = np.asarray(arrays["label"])
+  by_class = [np.flatnonzero(labels == c) for c in range(10)]
+  index = np.asarray([by_class[i % 10][(i // 10) % len(by_class[i % 10])] for i in range(n)])
+  return arrays["image"][index], labels[index].astype(np.int32)
+
+
+def sample(config, variables, rng, n, image=None):
+  """{'text_ids': int32 [n, max_len]} captions of `image` (uint8 [k, R, R, C], tiled to n); `Sampler.sample` adds
+  `text` (str [n]). Without images, eval-split images of digits 0..9 cycling are captioned and returned as `images`
+  with their `labels`. Deterministic: `rng` is unused (greedy/beam search)."""
+  del rng
+  d = config.data
+  out = {}
+  if image is None:
+    image, labels = eval_images(config, n)
+    out = {"images": jnp.asarray(image), "labels": jnp.asarray(labels)}
+  image = jnp.asarray(image)
+  if image.ndim == 3:
+    image = image[None]
+  if image.ndim != 4 or image.shape[1:] != (d.image_size, d.image_size, d.channels) or image.shape[0] == 0:
+    raise UserError(f"image has shape {list(image.shape)}, expected uint8 [N, {d.image_size}, {d.image_size}, "
+                    f"{d.channels}]: resize the images to the size the captioner was trained on")
+  image = jnp.take(image, jnp.arange(n) % image.shape[0], axis=0)
+  return {"text_ids": generate(config, variables, to_float(image)), **out}
+
+
+def evaluate(config, state, num=1000, seed=0, beam_size=None):
+  """On the eval split (all of it, or its first `num` examples): `digit_accuracy` (the caption names the image's
+  digit and no other), corpus `bleu4` against the example's own caption, and `bleu4_multi` against all 20 renderings
+  of its digit by the training templates (the template an example got is random, so one reference undercounts)."""
+  del seed
+  from mmgen_jax.data.captions import all_captions, named_digits
+  from mmgen_jax.metrics.text import corpus_bleu
+
+  arrays = _split_arrays(config.data.source, config.data.eval_split)
+  images, labels = arrays["image"][:num], np.asarray(arrays["label"])[:num]
+  references = [str(t) for t in np.asarray(arrays["text"])[:num]]
+  variables = sampling_variables(state)
+  run = jax.jit(lambda x: generate(config, variables, to_float(x), beam_size))
+  ids = np.concatenate([np.asarray(run(images[i:i + 256])) for i in range(0, len(images), 256)])
+  texts = tokenizer(config).decode(ids)
+  norm = lambda t: " ".join(words(t))  # As the tokenizer sees it: lower case, no punctuation.
+  return {"digit_accuracy": float(np.mean([named_digits(t) == {int(l)} for t, l in zip(texts, labels)])),
+          "bleu4": corpus_bleu(texts, [[norm(r)] for r in references]),
+          "bleu4_multi": corpus_bleu(texts, [[norm(r) for r in all_captions(int(l))] for l in labels]),
+          "num": len(texts)}
