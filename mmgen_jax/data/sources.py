@@ -79,6 +79,21 @@ def open_source(spec, split, image_size=None, channels=None):
   return source
 
 
+@functools.lru_cache(maxsize=8)
+def split_arrays(spec, split, image_size=None, channels=None):
+  """All of a split in memory as {feature: array [N, ...]} (a TFDS split is read whole: meant for eval splits).
+
+  Cached per process: evaluation and default sampling conditions read the same split many times."""
+  source = open_source(spec, split, image_size, channels)
+  if isinstance(source, ArraySource):
+    return source.arrays
+  import tensorflow_datasets as tfds
+  arrays = tfds.as_numpy(source.builder.as_dataset(split=source.split, batch_size=-1))
+  source = ArraySource(spec, {k: decode_strings(np.asarray(v)) for k, v in arrays.items()})
+  _check_images(source, image_size, channels)
+  return source.arrays
+
+
 def _check_images(source, image_size, channels):
   shape = source.arrays["image"].shape[1:]
   if image_size and shape[:2] != (image_size, image_size):

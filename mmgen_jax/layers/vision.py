@@ -1,10 +1,13 @@
-"""A small CNN image encoder whose output is a set of tokens, the currency of `layers/fusion.py` and of attention.
+"""Small CNN image encoders and decoders shared by the families.
 
-Used by the captioner (cross-attention reads the tokens) and by any family that needs a learnt image code (pool the
-tokens for a vector).
+`ConvEncoder` returns a set of tokens, the currency of `layers/fusion.py` and of attention (the captioner's
+cross-attention reads them; flatten or pool them for a vector code). `ConvDecoder` maps a vector code back to an
+image-shaped map (autoencoders, VAEs).
 """
 import flax.linen as nn
 import jax.numpy as jnp
+
+from mmgen_jax.layers.updown import Upsample2x
 
 
 class ConvEncoder(nn.Module):
@@ -30,3 +33,35 @@ class ConvEncoder(nn.Module):
     positions = self.param("positions", nn.initializers.normal(0.02), (self.max_cells, self.dim))
     tokens = nn.LayerNorm()(tokens + positions[None, :tokens.shape[1]])
     return tokens, jnp.ones(tokens.shape[:2], bool)
+
+
+class ConvDecoder(nn.Module):
+  """Code [B, D] -> [B, start * 2^s, start * 2^s, out_channels]; s = len(widths).
+
+  Dense to a start x start map of widths[0] channels, then per stage a x2 upsample (pixel shuffle by default:
+  `layers/updown.py`) and a 3x3 conv, each with GroupNorm and SiLU; a final 3x3 conv gives the raw outputs (logits
+  or distribution parameters: the caller decides).
+  """
+  widths: tuple = (128, 64, 32)
+  out_channels: int = 1
+  start: int = 4
+  upsample: str = "pixel_shuffle"
+
+  @nn.compact
+  def __call__(self, code):
+    x = nn.Dense(self.start * self.start * self.widths[0])(code)
+    x = nn.silu(x.reshape(code.shape[0], self.start, self.start, self.widths[0]))
+    for width in self.widths:
+      x = nn.silu(nn.GroupNorm(num_groups=min(8, width))(Upsample2x(width, self.upsample)(x)))
+      x = nn.silu(nn.GroupNorm(num_groups=min(8, width))(nn.Conv(width, (3, 3))(x)))
+    return nn.Conv(self.out_channels, (3, 3))(x)
+
+
+def bottleneck_size(resolution, num_stages):
+  """Side of the feature map after `num_stages` halvings of a `resolution`-sized image (the decoder's `start`);
+  a user error if the size does not halve evenly."""
+  if resolution % 2 ** num_stages:
+    from mmgen_jax.errors import UserError
+    raise UserError(f"image size {resolution} is not divisible by 2^{num_stages} (one halving per model.widths "
+                    f"entry): use fewer widths or a size divisible by {2 ** num_stages}")
+  return resolution // 2 ** num_stages

@@ -3,7 +3,7 @@ domain-classifier features."""
 import jax
 import numpy as np
 
-from mmgen_jax.data import open_source
+from mmgen_jax.data import split_arrays
 from mmgen_jax.metrics import distribution
 from mmgen_jax.metrics.classifier import FeatureExtractor
 
@@ -40,8 +40,8 @@ def image_generator_metrics(sample, config, num=1000, seed=0):
   """
   d = config.data
   extractor = FeatureExtractor(d.source)
-  train = open_source(d.source, d.split, d.image_size, d.channels).arrays["image"]
-  test = open_source(d.source, d.eval_split, d.image_size, d.channels).arrays["image"]
+  train = split_arrays(d.source, d.split, d.image_size, d.channels)["image"]
+  test = split_arrays(d.source, d.eval_split, d.image_size, d.channels)["image"]
   f_fake, p_fake, requested, fake_moments = generated_features(sample, extractor, num, seed)
   (f_train, _), (f_test, _) = extractor(train), extractor(test)
   fake_stats = fake_moments.mean_cov()

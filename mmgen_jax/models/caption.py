@@ -6,7 +6,6 @@ Shapes: images uint8 [B, R, R, C]; captions are token ids int32 [B, L] of `layer
 padding), built from the training captions and saved in `config.model.vocab`. The decoder's output embedding is
 tied to its input embedding. The decoder (`layers/text_decoder.py`) keeps a KV cache: a decoding step costs O(L).
 """
-import functools
 
 import flax.linen as nn
 import jax
@@ -14,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from mmgen_jax.data import split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.text import PAD, Tokenizer, words
 from mmgen_jax.layers.text_decoder import TextDecoder, search
@@ -164,15 +164,9 @@ def generate(config, variables, images, beam_size=None):
   return search(text_decoder(config), step, memory_kvs, beam_size, config.model.length_penalty)
 
 
-@functools.lru_cache(maxsize=4)
-def _split_arrays(source, split):
-  from mmgen_jax.data import open_source
-  return open_source(source, split).arrays
-
-
 def eval_images(config, n):
   """(images uint8 [n, R, R, C], labels int32 [n]): eval-split images of digits 0..9 cycling, as grids read them."""
-  arrays = _split_arrays(config.data.source, config.data.eval_split)
+  arrays = split_arrays(config.data.source, config.data.eval_split)
   labels = np.asarray(arrays["label"])
   by_class = [np.flatnonzero(labels == c) for c in range(10)]
   index = np.asarray([by_class[i % 10][(i // 10) % len(by_class[i % 10])] for i in range(n)])
@@ -207,7 +201,7 @@ def evaluate(config, state, num=1000, seed=0, beam_size=None):
   from mmgen_jax.data.captions import all_captions, named_digits
   from mmgen_jax.metrics.text import corpus_bleu
 
-  arrays = _split_arrays(config.data.source, config.data.eval_split)
+  arrays = split_arrays(config.data.source, config.data.eval_split)
   images, labels = arrays["image"][:num], np.asarray(arrays["label"])[:num]
   references = [str(t) for t in np.asarray(arrays["text"])[:num]]
   variables = sampling_variables(state)

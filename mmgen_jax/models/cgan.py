@@ -12,7 +12,6 @@ map at R/2 (two conv layers before the output); 'film' modulates every batch nor
 batch norm, as in BigGAN); 'cross_attention' adds attention from every pixel to the condition tokens in the blocks up
 to 16x16.
 """
-import functools
 import math
 
 import flax.linen as nn
@@ -20,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mmgen_jax.data import split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
 from mmgen_jax.layers.fusion import ConcatFusion, CrossAttention, FiLM, pool
@@ -145,18 +145,12 @@ def encode_inputs(config, arrays):
   return arrays
 
 
-@functools.lru_cache(maxsize=4)
-def _split_arrays(source, split):
-  from mmgen_jax.data import open_source
-  return open_source(source, split).arrays
-
-
 def eval_conditions(config, n):
   """{'labels': int32 [n], SAMPLE_KEYWORD input [n, ...]}: eval-split conditions of classes 0, 1, ..., K-1, 0, ...
 
   The i-th is the (i // K)-th eval example of class i % K (cycling within the class), so grids read by column.
   """
-  arrays = _split_arrays(config.data.source, config.data.eval_split)
+  arrays = split_arrays(config.data.source, config.data.eval_split)
   labels = np.asarray(arrays["label"])
   k = config.model.num_classes
   by_class = [np.flatnonzero(labels == c) for c in range(k)]
