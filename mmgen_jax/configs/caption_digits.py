@@ -20,7 +20,7 @@ def get_config(smoke=False):
                  label_smoothing=0.1, augment_shift=2, beam_size=4, length_penalty=0.6),
       optim=dict(lr=1e-3, warmup_steps=200, weight_decay=1e-4, grad_clip=1.0),
       ema=dict(decay=0.999, start_step=500),
-      train=dict(steps=3000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
+      train=dict(steps=2000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
                  best_metric="digit_accuracy", best_mode="max", eval_every=1000, eval_num=1000, num_grid=20),
   )
   if smoke:

@@ -19,7 +19,7 @@ def get_config(smoke=False):
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=1000),
       eval=dict(nll_k=100),  # benchmarks/autoencoders.py reports k = 1000.
-      train=dict(steps=6000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
+      train=dict(steps=4000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
                  best_metric="nll", best_mode="min", eval_every=2000, eval_num=1000, num_grid=100),
   )
   if smoke:

@@ -36,3 +36,18 @@ def dtmf_clip(digit, rng):
 def digit_clips(labels, ids, seed):
   """float32 [N, 4000]: one clip per example, a pure function of (seed, example id)."""
   return np.stack([dtmf_clip(int(l), np.random.default_rng([seed, int(i)])) for l, i in zip(labels, ids)])
+
+
+def detect_keys(log_mel, sample_rate=SAMPLE_RATE):
+  """int [N] digits dialled by log-mel spectrograms [N, frames, n_mels] (-1 for '*' and '#'): the loudest row band
+  and the loudest column band, each band being the mel filter centred nearest the key frequency, over the clip's
+  loudest frame per band. A plain DTMF decoder: it judges generated audio without any learnt model."""
+  from mmgen_jax.layers.audio import mel_centre_frequencies
+
+  centres = mel_centre_frequencies(sample_rate, log_mel.shape[-1])
+  band = lambda f: int(np.argmin(np.abs(centres - f)))
+  peak = np.asarray(log_mel).max(axis=-2)  # [N, n_mels]
+  row = np.argmax(peak[:, [band(f) for f in ROWS]], axis=-1)
+  col = np.argmax(peak[:, [band(f) for f in COLUMNS]], axis=-1)
+  keypad = np.asarray([[1, 2, 3], [4, 5, 6], [7, 8, 9], [-1, 0, -1]])
+  return keypad[row, col]

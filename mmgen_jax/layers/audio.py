@@ -69,6 +69,37 @@ def mfcc(x, sample_rate, n_mfcc=13, **log_mel_kwargs):
   return log_mel @ dct_matrix(log_mel.shape[-1], n_mfcc)
 
 
+def standardized_log_mel(x, sample_rate, n_fft=256, hop=128, n_mels=64):
+  """Each clip's log-mel spectrogram [..., frames, n_mels] shifted and scaled to zero mean and unit variance, so
+  loudness does not matter (what the audio encoder reads and the multimodal VAE's audio decoder predicts)."""
+  x = log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels)
+  return (x - x.mean(axis=(-2, -1), keepdims=True)) / (x.std(axis=(-2, -1), keepdims=True) + 1e-5)
+
+
+def mel_centre_frequencies(sample_rate, n_mels, fmin=0.0, fmax=None):
+  """Hz [n_mels]: the peak frequency of each triangular mel filter of `mel_filterbank`."""
+  fmax = fmax or sample_rate / 2
+  return mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))[1:-1].astype(np.float32)
+
+
+def additive_synthesis(log_mel, sample_rate, num_samples, hop=128, dynamic_range=2.0, seed=0):
+  """A waveform float32 [..., num_samples] (peak 0.5) from log-mel frames [..., frames, n_mels]: one sinusoid per
+  mel band at the filter's centre frequency (fixed random phase), its amplitude the band's energy
+  exp(dynamic_range * log_mel / 2) interpolated linearly between frame centres. A vocoder for band-limited tones
+  (the DTMF keypad), not for speech."""
+  frames, n_mels = log_mel.shape[-2:]
+  freqs = mel_centre_frequencies(sample_rate, n_mels)
+  phases = np.random.default_rng(seed).uniform(0, 2 * np.pi, n_mels).astype(np.float32)
+  amplitude = jnp.exp(dynamic_range * (log_mel - log_mel.max(axis=(-2, -1), keepdims=True)) / 2)
+  position = np.clip(np.arange(num_samples) / hop, 0, frames - 1)  # Frame k is centred near sample k * hop.
+  lo = np.floor(position).astype(np.int32)
+  hi, frac = np.minimum(lo + 1, frames - 1), (position - lo).astype(np.float32)[:, None]
+  envelope = amplitude[..., lo, :] * (1 - frac) + amplitude[..., hi, :] * frac  # [..., num_samples, n_mels]
+  t = np.arange(num_samples, dtype=np.float32)[:, None] / sample_rate
+  wave = jnp.sum(envelope * np.sin(2 * np.pi * freqs * t + phases), axis=-1)
+  return 0.5 * wave / (jnp.max(jnp.abs(wave), axis=-1, keepdims=True) + 1e-6)
+
+
 class AudioEncoder(nn.Module):
   """Waveforms float32 [B, N] -> (tokens [B, frames, dim], mask bool [B, frames]) via a 1-D CNN over log-mel.
 
@@ -89,8 +120,7 @@ class AudioEncoder(nn.Module):
   @nn.compact
   def __call__(self, audio, train=True):
     del train
-    x = log_mel_spectrogram(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels)
-    x = (x - x.mean(axis=(1, 2), keepdims=True)) / (x.std(axis=(1, 2), keepdims=True) + 1e-5)
+    x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels)
     x = nn.Dense(self.width)(x)
     for _ in range(self.depth):
       x = x + nn.Conv(self.width, (3,))(nn.gelu(nn.LayerNorm()(x)))
