@@ -1,4 +1,6 @@
 """The captioner: KV-cache decoding equals the teacher-forced forward pass, training learns, the CLI writes text."""
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,7 +11,6 @@ from mmgen_jax.config import get_config
 from mmgen_jax.data.captions import named_digits
 from mmgen_jax.layers.text_decoder import empty_cache
 from mmgen_jax.models import caption
-from mmgen_jax.train.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +84,14 @@ def test_train_step_fits_a_batch(config):
   assert all(jax.tree.leaves(moved)), moved
 
 
-def test_cli_sample_captions_images(tmp_path):
+@pytest.mark.xdist_group("caption_digits")
+def test_cli_sample_captions_images(tmp_path, smoke_workdir):
   """`sample --cond` with `image` writes one caption string per image; a wrong image size is one error line."""
   config = get_config("caption_digits", smoke=True)
-  config.train.update(steps=2, ckpt_every=2, sample_every=2)
-  workdir = str(tmp_path / "w")
-  train(config, workdir, caption, progress=False)
-  lines = (tmp_path / "w" / "samples" / "step_000002.txt").read_text().splitlines()
-  assert len(lines) == config.train.num_grid and (tmp_path / "w" / "samples" / "step_000002.png").exists()
+  workdir = smoke_workdir("caption_digits")
+  samples = f"{workdir}/samples/step_{config.train.steps:06d}"
+  assert len(open(samples + ".txt").read().splitlines()) == config.train.num_grid
+  assert os.path.exists(samples + ".png")
 
   from mmgen_jax.data import open_source
   images = open_source("digits", "test").arrays["image"][:3]

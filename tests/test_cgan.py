@@ -49,13 +49,10 @@ def test_wrong_or_malformed_condition_is_one_clear_error():
     cgan.sample(config, variables, jax.random.PRNGKey(0), 2, audio=np.zeros((2, 8000), np.float32))
 
 
-def test_cli_sample_with_text_condition(tmp_path):
+@pytest.mark.xdist_group("text2img_digits")
+def test_cli_sample_with_text_condition(tmp_path, smoke_workdir):
   from conftest import run_cli
-  wd = tmp_path / "run"
-  r = run_cli("train", "text2img_digits", "--workdir", wd, "--set", "data.batch_size=8", "--set", "model.g_width=8",
-              "--set", "model.d_width=8", "--set", "model.cond_dim=8", "--set", "train.steps=2",
-              "--set", "train.eval_every=0", "--no-progress")
-  assert r.returncode == 0, r.stderr
+  wd = smoke_workdir("text2img_digits")
   np.savez(tmp_path / "c.npz", text=np.array(["please draw a 3", "an unseen wording of seven"]))
   r = run_cli("sample", "--workdir", wd, "--num", 4, "--cond", tmp_path / "c.npz", "--out", tmp_path / "s.npz")
   assert r.returncode == 0, r.stderr

@@ -5,15 +5,27 @@ import pytest
 
 import mmgen_jax
 from mmgen_jax.config import get_config, list_configs
-from mmgen_jax.models import get_family
-from mmgen_jax.train.trainer import train
 
 
-@pytest.mark.parametrize("name", list_configs())
-def test_config_trains_restores_and_samples(name, tmp_path):
+def _needs_absent_data(name):
+  """Configs on data this machine lacks (tfds:mnist is never downloaded here) cannot train; say so, don't fail."""
+  from mmgen_jax.data import open_source
+  from mmgen_jax.errors import UserError
+  config = get_config(name)
+  try:
+    open_source(config.data.source, config.data.split)
+  except UserError as e:
+    return str(e)
+  return None
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in list_configs()])
+def test_config_trains_restores_and_samples(name, smoke_workdir):
+  missing = _needs_absent_data(name)
+  if missing:
+    pytest.skip(missing)
   config = get_config(name, smoke=True)
-  train(config, str(tmp_path), get_family(config.family), progress=False)
-  model = mmgen_jax.load(str(tmp_path))
+  model = mmgen_jax.load(smoke_workdir(name))
   assert model.step == config.train.steps
   out = model.sample(jax.random.PRNGKey(0), 3)
   images = np.asarray(out["images"])

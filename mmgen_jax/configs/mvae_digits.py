@@ -25,7 +25,7 @@ def get_config(smoke=False):
   )
   if smoke:
     config.data.batch_size = 8
-    config.model.update(latent_dim=4, widths=[4, 8, 8], text_dim=16, memory_tokens=1)
+    config.model.update(latent_dim=4, widths=[4, 8, 8], text_dim=16, memory_tokens=2)  # 1 token: attention is moot.
     config.ema.start_step = 1
     config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, eval_every=0, num_grid=4)
   return config
