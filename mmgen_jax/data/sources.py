@@ -94,6 +94,14 @@ def split_arrays(spec, split, image_size=None, channels=None):
   return source.arrays
 
 
+def class_cycle(labels, n, num_classes):
+  """int [n] indices into `labels`: the i-th is the (i // K)-th example of class i % K (cycling within the class),
+  so a grid with K columns shows one class per column."""
+  by_class = [np.flatnonzero(np.asarray(labels) == c) for c in range(num_classes)]
+  return np.asarray([by_class[i % num_classes][(i // num_classes) % len(by_class[i % num_classes])]
+                     for i in range(n)])
+
+
 def _check_images(source, image_size, channels):
   shape = source.arrays["image"].shape[1:]
   if image_size and shape[:2] != (image_size, image_size):

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mmgen_jax.data import split_arrays
+from mmgen_jax.data import class_cycle, split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.text import PAD, Tokenizer, words
 from mmgen_jax.layers.text_decoder import TextDecoder, search
@@ -168,8 +168,7 @@ def eval_images(config, n):
   """(images uint8 [n, R, R, C], labels int32 [n]): eval-split images of digits 0..9 cycling, as grids read them."""
   arrays = split_arrays(config.data.source, config.data.eval_split)
   labels = np.asarray(arrays["label"])
-  by_class = [np.flatnonzero(labels == c) for c in range(10)]
-  index = np.asarray([by_class[i % 10][(i // 10) % len(by_class[i % 10])] for i in range(n)])
+  index = class_cycle(labels, n, 10)
   return arrays["image"][index], labels[index].astype(np.int32)
 
 

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mmgen_jax.data import split_arrays
+from mmgen_jax.data import class_cycle, split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
 from mmgen_jax.layers.fusion import ConcatFusion, CrossAttention, FiLM, pool
@@ -152,9 +152,7 @@ def eval_conditions(config, n):
   """
   arrays = split_arrays(config.data.source, config.data.eval_split)
   labels = np.asarray(arrays["label"])
-  k = config.model.num_classes
-  by_class = [np.flatnonzero(labels == c) for c in range(k)]
-  index = np.asarray([by_class[i % k][(i // k) % len(by_class[i % k])] for i in range(n)])
+  index = class_cycle(labels, n, config.model.num_classes)
   out = {"labels": labels[index].astype(np.int32)}
   key = SAMPLE_KEYWORD[config.model.condition]
   if key != "labels":

@@ -31,6 +31,7 @@ from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer
 from mmgen_jax.layers.text_decoder import TextDecoder, search
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
+from mmgen_jax.models.caption import decode_outputs, encode_inputs, tokenizer  # Same caption fields.
 from mmgen_jax.models.dcgan import to_float, to_uint8
 from mmgen_jax.models.vae import gaussian_kl, make_optimizer
 from mmgen_jax.state import TrainState
@@ -127,10 +128,6 @@ class MultimodalVAE(nn.Module):
 
 # --- host side -------------------------------------------------------------------------------------------------------
 
-def tokenizer(config):
-  return Tokenizer(config.model.vocab)
-
-
 def text_decoder(config):
   """The caption decoder, unbound: its fields size the decoding cache."""
   return TextDecoder(tokenizer(config).size, config.model.text_dim, 2, 4, config.model.max_len)
@@ -155,23 +152,6 @@ def prepare_config(config, source):
 def input_features(config):
   del config
   return ("image", "text", "audio")
-
-
-def encode_inputs(config, arrays):
-  """`text` (str [N]) -> `caption_ids` (int32 [N, max_len + 1]: BOS, words, EOS, padding)."""
-  if "text" not in arrays:
-    return arrays
-  arrays = dict(arrays)
-  texts = np.asarray(arrays.pop("text")).reshape(-1).tolist()
-  arrays["caption_ids"] = tokenizer(config).encode(texts, config.model.max_len + 1, bos=True, eos=True)
-  return arrays
-
-
-def decode_outputs(config, out):
-  """Adds `text` (str [N]) decoded from `text_ids`."""
-  out = dict(out)
-  out["text"] = np.asarray(tokenizer(config).decode(np.asarray(out["text_ids"])))
-  return out
 
 
 # --- the family contract ---------------------------------------------------------------------------------------------
