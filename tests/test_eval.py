@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from conftest import run_cli
 from mmgen_jax.data import digits
@@ -20,11 +21,9 @@ def test_domain_classifier_is_accurate_and_cached():
   np.testing.assert_allclose(p1.sum(1), 1.0, rtol=1e-5)
 
 
-def test_eval_cli_prints_one_json_object(tmp_path):
-  wd = tmp_path / "run"
-  r = run_cli("train", "dcgan_digits", "--workdir", wd, "--set", "data.batch_size=8", "--set", "model.g_width=8",
-              "--set", "model.d_width=8", "--set", "train.steps=2", "--set", "train.eval_every=0")
-  assert r.returncode == 0, r.stderr
+@pytest.mark.xdist_group("dcgan_digits")
+def test_eval_cli_prints_one_json_object(smoke_workdir):
+  wd = smoke_workdir("dcgan_digits")
   r = run_cli("eval", "--workdir", wd, "--num", 200)
   assert r.returncode == 0, r.stderr
   scores = json.loads(r.stdout.strip().splitlines()[-1])

@@ -65,7 +65,7 @@ def test_analytic_kl_matches_monte_carlo():
 
 
 def test_every_likelihood_trains_and_a_28px_model_decodes_28px():
-  for kind in likelihoods.LIKELIHOODS:
+  for kind in ("gaussian", "logistic"):  # bernoulli, the default, trains in the zoo smoke test.
     config = get_config("vae_digits", smoke=True)
     config.model.likelihood = kind
     state = vae.init_state(config, jax.random.PRNGKey(0), None)
