@@ -5,10 +5,37 @@ Imported only when TensorFlow is present; `sources.py` falls back to the same ar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mmgen_jax.data import digits, dtmf
+from mmgen_jax.data import clips, digits, dtmf
 
 
-class MmgenDigits(tfds.core.GeneratorBasedBuilder):
+class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder):
+  """A builder whose examples are the rows of `arrays(split)` (a dict of equal-length numpy arrays with an `id`)."""
+
+  arrays = None  # staticmethod(split) -> dict of arrays, set by each subclass.
+
+  def _split_generators(self, dl_manager):
+    del dl_manager  # Nothing to download: the data ships with scikit-learn / scikit-image.
+    return {"train": self._generate_examples("train"), "test": self._generate_examples("test")}
+
+  def _generate_examples(self, split):
+    arrays = self.arrays(split)
+    for k, i in enumerate(arrays["id"]):
+      yield int(i), {name: values[k] for name, values in arrays.items()}
+
+
+def _clip_features(channels, extra=None):
+  s, t = clips.SIZE, clips.CONTEXT_FRAMES
+  # Raw tensors, not PNG-encoded video: preparing and reading thousands of small clips stays fast.
+  return tfds.features.FeaturesDict({
+      "video": tfds.features.Tensor(shape=(t, s, s, channels), dtype=np.uint8),
+      "target": tfds.features.Image(shape=(s, s, channels)),
+      "image": tfds.features.Image(shape=(s, s, channels)),
+      "id": tfds.features.Scalar(dtype=np.int64),
+      **(extra or {}),
+  })
+
+
+class MmgenDigits(_EmbeddedBuilder):
   """scikit-learn's real handwritten digits at 32x32 with a fixed 85/15 per-class split, captions, DTMF audio and
   Sobel edges."""
 
@@ -31,14 +58,30 @@ class MmgenDigits(tfds.core.GeneratorBasedBuilder):
         description=__doc__,
     )
 
-  def _split_generators(self, dl_manager):
-    del dl_manager  # Nothing to download: the data ships with scikit-learn.
-    return {"train": self._generate_examples("train"), "test": self._generate_examples("test")}
-
-  def _generate_examples(self, split):
-    arrays = digits.digits_arrays(split)
-    for k, i in enumerate(arrays["id"]):
-      yield int(i), {name: values[k] for name, values in arrays.items()}
+  arrays = staticmethod(digits.digits_arrays)
 
 
-EMBEDDED = {"digits": MmgenDigits}
+
+class MmgenMovingDigits(_EmbeddedBuilder):
+  """Next-frame clips of a real digit moving and bouncing on a 32x32 canvas (`data/clips.py`)."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  arrays = staticmethod(clips.moving_digits_arrays)
+
+  def _info(self):
+    return self.dataset_info_from_configs(
+        features=_clip_features(1, {"label": tfds.features.ClassLabel(num_classes=10)}), description=__doc__)
+
+
+class MmgenPhotoClips(_EmbeddedBuilder):
+  """Next-frame clips of a camera panning and zooming over real photographs, split by photo (`data/clips.py`)."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  arrays = staticmethod(clips.photo_clips_arrays)
+
+  def _info(self):
+    return self.dataset_info_from_configs(
+        features=_clip_features(3, {"source": tfds.features.Scalar(dtype=np.int64)}), description=__doc__)
+
+
+EMBEDDED = {"digits": MmgenDigits, "moving_digits": MmgenMovingDigits, "photo_clips": MmgenPhotoClips}

@@ -8,6 +8,7 @@ Every fusion module has the same call signature, so a config swaps them:
 one per time step). The generator decides *where* a fusion applies: early fusion concatenates the condition with the
 noise input (`pool` of the tokens), late fusion concatenates the condition embedding with the last feature map,
 FiLM modulates every block, cross-attention lets every pixel attend to the condition tokens.
+`MapConcatFusion` is the exception: it joins two spatial codes of the same size (the V-GAN's video and image codes).
 """
 import flax.linen as nn
 import jax.numpy as jnp
@@ -66,3 +67,13 @@ def make_fusion(name, **kwargs):
   if name == "cross_attention":
     return CrossAttention(**kwargs)
   raise ValueError(f"unknown fusion {name!r}; one of {FUSIONS}")
+
+
+class MapConcatFusion(nn.Module):
+  """Late fusion of aligned feature maps: [B, H, W, F1], [B, H, W, F2], ... -> Conv1x1(concat) [B, H, W, features]
+  (spatial codes keep where things are; pooling them first, as `ConcatFusion` does, would lose it)."""
+  features: int
+
+  @nn.compact
+  def __call__(self, *maps):
+    return nn.Conv(self.features, (1, 1))(jnp.concatenate(maps, -1))

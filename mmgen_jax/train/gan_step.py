@@ -11,7 +11,7 @@ from mmgen_jax.train import losses
 
 
 def adversarial_step(state, real, generate, discriminate, condition, rng, *, loss_name, gp_weight=10.0,
-                     separate_passes=False):
+                     separate_passes=False, g_extra_loss=None):
   """Returns (state, metrics).
 
   real: float [B, H, W, C] in [-1, 1]. generate(g_params) -> (fake [B, H, W, C], new G model state).
@@ -19,6 +19,8 @@ def adversarial_step(state, real, generate, discriminate, condition, rng, *, los
   state). condition: D's condition for the B real examples (the fakes share it), or None.
   separate_passes: D sees real and fake in two calls (needed when D has batch norm, so statistics do not mix);
   otherwise one call over [real; fake].
+  g_extra_loss(fake) -> (scalar, metrics dict): a term G minimises besides fooling D (e.g. L1 to a target, as in
+  pix2pix); its gradient joins D's at the fake before the one pull-back through G.
   """
   b = real.shape[0]
   fake, g_vjp, g_model_state = jax.vjp(generate, state.g_params, has_aux=True)
@@ -43,13 +45,17 @@ def adversarial_step(state, real, generate, discriminate, condition, rng, *, los
   def g_loss_fn(x):
     # D in train mode (as in the D step) but its batch statistics from this pass are discarded.
     logits, _ = discriminate(state.d_params, state.d_model_state, x, condition, True)
-    return losses.generator_loss(loss_name, logits)
+    loss = losses.generator_loss(loss_name, logits)
+    if g_extra_loss is None:
+      return loss, {}
+    extra, extra_metrics = g_extra_loss(x)
+    return loss + extra, {"g_adv_loss": loss, **extra_metrics}
 
-  g_loss, d_fake_grad = jax.value_and_grad(g_loss_fn)(fake)
-  (g_grads,) = g_vjp(d_fake_grad)
+  (g_loss, extra_metrics), fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
+  (g_grads,) = g_vjp(fake_grad)
   state = state.apply_g_gradients(g_grads, g_model_state)
   return state, {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(real_logits),
-                 "d_fake": jnp.mean(fake_logits)}
+                 "d_fake": jnp.mean(fake_logits), **extra_metrics}
 
 
 def apply_with_state(module, params, model_state, *args, train):

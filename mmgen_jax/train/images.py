@@ -51,8 +51,13 @@ def save_captioned_grid(path, images, texts, cols=None, scale=3, text_height=28)
 
 def write_samples(prefix, out):
   """Writes a family's sample output for people: `prefix`.png, a grid of out['images'] (captioned with out['text']
-  when the family produces text), and `prefix`.txt with one text per line in grid order."""
-  if "text" in out:
+  when the family produces text; one row per sample of out['panels'] uint8 [N, K, H, W, C] when the family gives
+  panels, e.g. a clip, its condition and the generated frame), and `prefix`.txt with one text per line in grid
+  order."""
+  if "panels" in out:
+    panels = np.asarray(out["panels"])
+    save_grid(prefix + ".png", panels.reshape((-1,) + panels.shape[2:]), cols=panels.shape[1])
+  elif "text" in out:
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     with open(prefix + ".txt", "w") as f:
       f.writelines(f"{t}\n" for t in np.asarray(out["text"]).tolist())
