@@ -39,6 +39,7 @@ class NextFrameGenerator(nn.Module):
   s = len(widths) - 1. Inputs are float in [-1, 1]; a dropped modality (use_video/use_image False) is ignored."""
   channels: int = 1
   widths: tuple = (32, 64, 128)
+  lstm_width: int = 32
   fusion: str = "late"
   use_video: bool = True
   use_image: bool = True
@@ -51,7 +52,7 @@ class NextFrameGenerator(nn.Module):
     if self.use_video:
       if both and self.fusion == "early":
         video = stack_frames_with(video, image)
-      code, skips = VideoEncoder(self.widths, name="video_encoder")(video)
+      code, skips = VideoEncoder(self.widths, self.lstm_width, name="video_encoder")(video)
     if self.use_image and not (both and self.fusion == "early"):
       image_maps = FeaturePyramid(self.widths, name="image_encoder")(image)
       if not self.use_video:
@@ -101,8 +102,8 @@ def make_generator(config):
   if not (m.use_video or m.use_image):
     raise UserError("model.use_video and model.use_image are both false: the generator needs a condition; set one "
                     "of them true")
-  return NextFrameGenerator(channels=config.data.channels, widths=tuple(m.widths), fusion=m.fusion,
-                            use_video=m.use_video, use_image=m.use_image)
+  return NextFrameGenerator(channels=config.data.channels, widths=tuple(m.widths), lstm_width=m.lstm_width,
+                            fusion=m.fusion, use_video=m.use_video, use_image=m.use_image)
 
 
 def make_discriminator(config):
