@@ -37,3 +37,29 @@ def split_photos(split, short_side=None):
                          round(p.shape[1] * short_side / min(p.shape[:2]))), anti_aliasing=True).astype(np.float32)
               for p in photos]
   return photos
+
+
+PATCH = 64  # Patch side of the `photos` dataset.
+PATCH_SHORT_SIDE = 256  # Photos are area-resized to this short side first, so a patch shows a part of a scene.
+PATCH_STRIDE = {"train": 16, "test": 32}
+
+
+def cut_patches(photo, size, stride):
+  """All size x size windows of photo [H, W, C] at the given stride, row-major -> [N, size, size, C]."""
+  h, w = photo.shape[:2]
+  return np.stack([photo[y:y + size, x:x + size] for y in range(0, h - size + 1, stride)
+                   for x in range(0, w - size + 1, stride)])
+
+
+def photo_patches_arrays(split):
+  """The `photos` examples of 'train' (1,235) or 'test' (154): image uint8 [64, 64, 3] (overlapping windows of
+  the split's photos at a 256-pixel short side, stride 16 in train and 32 in test), source (the photo's index in
+  `split_photos(split)`), id."""
+  patches, source = [], []
+  for i, photo in enumerate(split_photos(split, PATCH_SHORT_SIDE)):
+    cut = cut_patches(photo, PATCH, PATCH_STRIDE[split])
+    patches.append(cut)
+    source.append(np.full(len(cut), i, np.int64))
+  image = np.clip(np.round(np.concatenate(patches) * 255.0), 0, 255).astype(np.uint8)
+  source = np.concatenate(source)
+  return {"image": image, "source": source, "id": np.arange(len(source), dtype=np.int64)}

@@ -11,13 +11,14 @@ import warnings
 
 import numpy as np
 
-from mmgen_jax.data import clips, digits
+from mmgen_jax.data import clips, digits, faces, photos
 from mmgen_jax.errors import UserError, did_you_mean
 from mmgen_jax.locks import file_lock
 
 # Embedded datasets: name -> function(split) -> dict of numpy arrays. The TFDS builders produce the same arrays.
 EMBEDDED = {"digits": digits.digits_arrays, "moving_digits": clips.moving_digits_arrays,
-            "photo_clips": clips.photo_clips_arrays}
+            "photo_clips": clips.photo_clips_arrays, "photos": photos.photo_patches_arrays,
+            "faces": faces.faces_arrays}
 EMBEDDED_SPLITS = ("train", "test")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 

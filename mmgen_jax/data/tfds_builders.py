@@ -5,7 +5,7 @@ Imported only when TensorFlow is present; `sources.py` falls back to the same ar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mmgen_jax.data import clips, digits, dtmf
+from mmgen_jax.data import clips, digits, dtmf, faces, photos
 
 
 class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder):
@@ -84,4 +84,36 @@ class MmgenPhotoClips(_EmbeddedBuilder):
         features=_clip_features(3, {"source": tfds.features.Scalar(dtype=np.int64)}), description=__doc__)
 
 
-EMBEDDED = {"digits": MmgenDigits, "moving_digits": MmgenMovingDigits, "photo_clips": MmgenPhotoClips}
+class MmgenPhotos(_EmbeddedBuilder):
+  """64x64 patches of real photographs (scikit-image), split by source photo (`data/photos.py`)."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  arrays = staticmethod(photos.photo_patches_arrays)
+
+  def _info(self):
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(photos.PATCH, photos.PATCH, 3)),
+            "source": tfds.features.Scalar(dtype=np.int64),
+            "id": tfds.features.Scalar(dtype=np.int64),
+        }),
+        description=__doc__)
+
+
+class MmgenFaces(_EmbeddedBuilder):
+  """scikit-image's 100 real LFW face crops at 32x32 grey, the last 20 held out (`data/faces.py`)."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  arrays = staticmethod(faces.faces_arrays)
+
+  def _info(self):
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(faces.SIZE, faces.SIZE, 1)),
+            "id": tfds.features.Scalar(dtype=np.int64),
+        }),
+        description=__doc__)
+
+
+EMBEDDED = {"digits": MmgenDigits, "moving_digits": MmgenMovingDigits, "photo_clips": MmgenPhotoClips,
+            "photos": MmgenPhotos, "faces": MmgenFaces}

@@ -70,3 +70,13 @@ def ssim(a, b, max_val=1.0, crop_border=0, y_channel=False):
   s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
   r = _RADIUS
   return jnp.mean(s[:, r:-r, r:-r, :], axis=(1, 2, 3))
+
+
+def masked_psnr(a, b, mask, max_val=1.0):
+  """PSNR in dB over the pixels where mask [B, H, W, 1] is 1 (e.g. an inpainted hole), per image -> [B]: the mean
+  squared error over those pixels and all channels."""
+  a, b = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
+  mask = jnp.asarray(mask, jnp.float32)
+  se = jnp.sum(mask * (a - b) ** 2, axis=(1, 2, 3))
+  mse = se / (jnp.sum(mask, axis=(1, 2, 3)) * a.shape[-1])
+  return 10.0 * jnp.log10(max_val ** 2 / mse)

@@ -25,8 +25,10 @@ import numpy as np
 from mmgen_jax.data import split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.fusion import FiLM, MapConcatFusion
+from mmgen_jax.layers.patch_gan import patch_logits
 from mmgen_jax.layers.updown import Upsample2x
 from mmgen_jax.layers.video import FeaturePyramid, VideoEncoder, stack_frames_with
+from mmgen_jax.models._image_to_image import image_metrics, pad_to
 from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
@@ -87,12 +89,7 @@ class ConditionalPatchDiscriminator(nn.Module):
   def __call__(self, frame, video, image, train=True):
     b, t, h, w, c = video.shape
     x = jnp.concatenate([frame, video.transpose(0, 2, 3, 1, 4).reshape(b, h, w, t * c), image], -1)
-    for i in range(2):
-      x = nn.SpectralNorm(nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2)))(x, update_stats=train)
-      x = nn.leaky_relu(x, 0.2)
-    x = nn.SpectralNorm(nn.Conv(self.width * 2, (3, 3)))(x, update_stats=train)
-    x = nn.SpectralNorm(nn.Conv(1, (3, 3)))(nn.leaky_relu(x, 0.2), update_stats=train)
-    return x[..., 0]
+    return patch_logits(x, self.width, train)
 
 
 def make_generator(config):
@@ -222,15 +219,6 @@ def eval_clips(config, n=None):
   return {k: np.asarray(arrays[k][:n]) for k in ("video", "image", "target")}
 
 
-def frame_metrics(predicted, target):
-  """Mean PSNR (dB) and SSIM of uint8 [N, H, W, C] predictions against the true frames (metrics/image.py)."""
-  from mmgen_jax.metrics.image import psnr, ssim
-
-  predicted, target = np.asarray(predicted, np.float32), np.asarray(target, np.float32)
-  return {"psnr": float(np.mean(psnr(predicted, target, max_val=255.0))),
-          "ssim": float(np.mean(ssim(predicted, target, max_val=255.0)))}
-
-
 def evaluate(config, state, num=None, seed=0, batch=256):
   """PSNR/SSIM of the generated next frames on the eval split (the first `num` clips, all by default), and of the
   copy-the-last-frame baseline on the same clips."""
@@ -241,13 +229,9 @@ def evaluate(config, state, num=None, seed=0, batch=256):
   n = len(clips["target"])
   frames = []
   for start in range(0, n, batch):
-    video, image = (_pad_to(clips[k][start:start + batch], batch) for k in ("video", "image"))
+    video, image = (pad_to(clips[k][start:start + batch], batch) for k in ("video", "image"))
     frames.append(np.asarray(jitted(jax.random.fold_in(rng, start), video, image))[:min(batch, n - start)])
-  scores = frame_metrics(np.concatenate(frames), clips["target"])
-  baseline = frame_metrics(clips["video"][:, -1], clips["target"])
+  scores = image_metrics(np.concatenate(frames), clips["target"])
+  baseline = image_metrics(clips["video"][:, -1], clips["target"])
   return {**scores, "copy_last_psnr": baseline["psnr"], "copy_last_ssim": baseline["ssim"], "num_clips": n}
 
-
-def _pad_to(x, size):
-  """x [k, ...] padded with copies of its last row to [size, ...] (a fixed shape: one compilation)."""
-  return np.concatenate([x, np.repeat(x[-1:], size - len(x), 0)]) if len(x) < size else x

@@ -1,0 +1,10 @@
+"""Inpainting on `faces` (32x32 grey LFW crops): the `inpaint_photos` model, 10-50% holes.
+
+  mmgen-jax train inpaint_faces --workdir workdirs/inpaint_faces
+  python benchmarks/image_to_image.py --workdir workdirs/inpaint_faces   # vs skimage's inpaint_biharmonic
+"""
+from mmgen_jax.configs.inpaint_photos import inpaint_config
+
+
+def get_config(smoke=False):
+  return inpaint_config("faces", 32, 1, smoke, "gated-conv inpainting of real LFW faces (held-out faces)")

@@ -1,0 +1,37 @@
+"""Inpainting on `photos`: gated-conv U-Net with a dilated bottleneck, PatchGAN (hinge) + hole/valid L1, composited
+output, random rectangles and brush strokes covering 10-50% of each 64x64 patch.
+
+  mmgen-jax train inpaint_photos --workdir workdirs/inpaint_photos
+  mmgen-jax sample --workdir workdirs/inpaint_photos --cond holes.npz --out filled.npz   # image, mask (1 = missing)
+  python benchmarks/image_to_image.py --workdir workdirs/inpaint_photos   # vs skimage's inpaint_biharmonic
+"""
+from mmgen_jax.config import Config
+
+
+def inpaint_config(source, image_size, channels, smoke, description):
+  """The inpainting settings shared by the inpainting configs."""
+  config = Config(
+      family="inpaint",
+      description=description,
+      seed=0,
+      # masks: mixed | rectangles | strokes | folder:PATH (images, white = missing).
+      data=dict(source=source, split="train", eval_split="test", image_size=image_size, channels=channels,
+                batch_size=16, masks="mixed"),
+      model=dict(widths=[16, 32, 64], dilations=[2, 4, 8], upsample="pixel_shuffle", d_width=32,
+                 d_num_down=3 if image_size >= 64 else 2, l1_weight=100.0, hole_weight=6.0, flip=True),
+      loss=dict(name="hinge", gp_weight=10.0),
+      optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
+      ema=dict(decay=0.999, start_step=500),
+      train=dict(steps=3000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
+                 best_metric="hole_psnr", best_mode="max", eval_every=1000, eval_num=0, num_grid=8),
+  )
+  if smoke:
+    config.data.batch_size = 4
+    config.model.update(widths=[8, 16], dilations=[2], d_width=8, d_num_down=1)
+    config.ema.start_step = 1
+    config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, eval_every=0, num_grid=2)
+  return config
+
+
+def get_config(smoke=False):
+  return inpaint_config("photos", 64, 3, smoke, "gated-conv inpainting of real photo patches (held-out photos)")

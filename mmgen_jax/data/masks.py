@@ -1,0 +1,111 @@
+"""Inpainting masks, 1 = missing: random rectangles and free-form brush strokes drawn in JAX (inside the jitted train
+step, from an explicit key), or users' masks from a folder of images.
+
+Random masks cover 10-50% of the image: rectangles by construction (area drawn in that range, aspect 1:2 to 2:1),
+strokes by selection (strokes are added one at a time and the union whose coverage is closest to a drawn target in
+the range is kept; a draw with no union in range falls back to a rectangle). Strokes follow Yu et al. 2019's
+free-form masks: random walks of thick line segments.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mmgen_jax.errors import UserError
+
+COVERAGE = (0.1, 0.5)
+KINDS = ("mixed", "rectangles", "strokes")
+MAX_STROKES = 6
+VERTICES = 5
+
+
+def rectangle_mask(rng, h, w, coverage=COVERAGE):
+  """float [h, w, 1]: one axis-aligned rectangle covering a fraction of the image drawn uniformly in `coverage`."""
+  k_area, k_aspect, k_y, k_x = jax.random.split(rng, 4)
+  # Rounding the sides moves the area by at most half a row or column: keep the target that far inside the range.
+  slack = 0.5 / min(h, w)
+  area = jax.random.uniform(k_area, (), minval=coverage[0] + slack, maxval=coverage[1] - slack) * h * w
+  aspect = jnp.exp(jax.random.uniform(k_aspect, (), minval=-np.log(2.0), maxval=np.log(2.0)))
+  rh = jnp.clip(jnp.round(jnp.sqrt(area * aspect)), 1, h)
+  rw = jnp.clip(jnp.round(area / rh), 1, w)
+  top = jnp.floor(jax.random.uniform(k_y, ()) * (h - rh + 1))
+  left = jnp.floor(jax.random.uniform(k_x, ()) * (w - rw + 1))
+  y, x = jnp.arange(h)[:, None], jnp.arange(w)[None, :]
+  inside = (y >= top) & (y < top + rh) & (x >= left) & (x < left + rw)
+  return inside.astype(jnp.float32)[..., None]
+
+
+def _stroke(rng, h, w):
+  """bool [h, w]: one brush stroke, a random walk of VERTICES - 1 thick segments (round caps)."""
+  k_start, k_angle, k_turn, k_len, k_width = jax.random.split(rng, 5)
+  side = min(h, w)
+  start = jax.random.uniform(k_start, (2,)) * jnp.array([h, w])
+  angles = jax.random.uniform(k_angle, ()) * 2 * np.pi + jnp.cumsum(
+      jax.random.uniform(k_turn, (VERTICES - 1,), minval=-np.pi / 2, maxval=np.pi / 2))
+  lengths = jax.random.uniform(k_len, (VERTICES - 1,), minval=side / 8, maxval=side / 3)
+  steps = jnp.stack([jnp.sin(angles), jnp.cos(angles)], -1) * lengths[:, None]
+  points = jnp.concatenate([start[None], start[None] + jnp.cumsum(steps, 0)])  # [V, 2]
+  radius = jax.random.uniform(k_width, (), minval=side / 24, maxval=side / 10)
+  pixels = jnp.stack(jnp.meshgrid(jnp.arange(h) + 0.5, jnp.arange(w) + 0.5, indexing="ij"), -1)  # [h, w, 2]
+  a, b = points[:-1], points[1:]  # Segments [V - 1, 2].
+  ab = b - a
+  t = jnp.clip(jnp.einsum("hwc,sc->hws", pixels, ab) - jnp.sum(a * ab, -1), 0, None) / jnp.maximum(
+      jnp.sum(ab * ab, -1), 1e-6)
+  nearest = a + jnp.clip(t, 0, 1)[..., None] * ab  # [h, w, S, 2]: the closest point of each segment.
+  distance = jnp.sqrt(jnp.min(jnp.sum((pixels[:, :, None] - nearest) ** 2, -1), -1))
+  return distance <= radius
+
+
+def stroke_mask(rng, h, w, coverage=COVERAGE):
+  """float [h, w, 1]: the union of the first k random strokes whose coverage is closest to a target drawn in
+  `coverage` (among unions inside the range); a rectangle when no union is."""
+  k_target, k_strokes, k_rect = jax.random.split(rng, 3)
+  strokes = jax.vmap(lambda k: _stroke(k, h, w))(jax.random.split(k_strokes, MAX_STROKES))
+  unions = jnp.cumsum(strokes.astype(jnp.int32), 0) > 0  # [MAX_STROKES, h, w]: the first 1, 2, ... strokes.
+  cover = unions.mean((1, 2))
+  target = jax.random.uniform(k_target, (), minval=coverage[0], maxval=coverage[1])
+  valid = (cover >= coverage[0]) & (cover <= coverage[1])
+  best = jnp.argmin(jnp.where(valid, jnp.abs(cover - target), jnp.inf))
+  chosen = unions[best].astype(jnp.float32)[..., None]
+  return jnp.where(valid.any(), chosen, rectangle_mask(k_rect, h, w, coverage))
+
+
+def random_masks(rng, n, h, w, kind="mixed"):
+  """float [n, h, w, 1], 1 = missing. kind: 'rectangles', 'strokes', or 'mixed' (each mask either, evenly)."""
+  if kind not in KINDS:
+    raise UserError(f"mask kind {kind!r} is not one of {', '.join(KINDS)} or folder:PATH: set --set "
+                    f"data.masks=mixed")
+  k_kind, k_masks = jax.random.split(rng)
+  keys = jax.random.split(k_masks, n)
+  if kind == "rectangles":
+    return jax.vmap(lambda k: rectangle_mask(k, h, w))(keys)
+  strokes = jax.vmap(lambda k: stroke_mask(k, h, w))(keys)
+  if kind == "strokes":
+    return strokes
+  rects = jax.vmap(lambda k: rectangle_mask(k, h, w))(keys)
+  use_strokes = jax.random.bernoulli(k_kind, 0.5, (n, 1, 1, 1))
+  return jnp.where(use_strokes, strokes, rects)
+
+
+@functools.lru_cache(maxsize=4)
+def folder_masks(path, size):
+  """float [M, size, size, 1] from the images under `path` (grey > 127 = missing), resized to size x size."""
+  from mmgen_jax.data.sources import open_source
+
+  masks = (open_source(f"folder:{path}", "train", image_size=size, channels=1).arrays["image"] > 127)
+  return masks.astype(np.float32)
+
+
+def mask_sampler(spec, h, w):
+  """rng, n -> float [n, h, w, 1] masks for `data.masks` = 'mixed' | 'rectangles' | 'strokes' | 'folder:PATH'
+  (the folder's masks drawn uniformly with replacement)."""
+  if spec.startswith("folder:"):
+    if h != w:
+      raise UserError(f"folder masks need square images, got {h}x{w}: use square data.image_size")
+    bank = jnp.asarray(folder_masks(spec[len("folder:"):], h))
+    return lambda rng, n: bank[jax.random.randint(rng, (n,), 0, len(bank))]
+  if spec not in KINDS:
+    raise UserError(f"data.masks={spec!r} is not one of {', '.join(KINDS)} or folder:PATH: set --set "
+                    f"data.masks=mixed")
+  return lambda rng, n: random_masks(rng, n, h, w, spec)

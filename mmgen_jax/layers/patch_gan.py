@@ -1,0 +1,18 @@
+"""PatchGAN discriminator body (Isola et al. 2017): a few strided convs whose output is one logit per overlapping
+patch, so D judges local texture and structure; callers stack the condition with the image as channels."""
+import flax.linen as nn
+
+
+def patch_logits(x, width, train, num_down=2, spectral_norm=True):
+  """x [B, H, W, C] -> logits [B, H/2^num_down, W/2^num_down]; call inside a compact module.
+
+  num_down stride-2 4x4 convs (width doubling, LeakyReLU 0.2), a 3x3 conv, a 3x3 conv to one channel. With
+  spectral_norm, every conv is spectrally normalised (Miyato et al. 2018); power iteration runs when `train`."""
+  def conv(features, kernel, strides=1):
+    layer = nn.Conv(features, (kernel, kernel), strides=(strides, strides))
+    return (lambda h: nn.SpectralNorm(layer)(h, update_stats=train)) if spectral_norm else layer
+
+  for i in range(num_down):
+    x = nn.leaky_relu(conv(width * 2 ** min(i, 3), 4, 2)(x), 0.2)
+  x = nn.leaky_relu(conv(width * 2 ** min(num_down - 1, 3), 3)(x), 0.2)
+  return conv(1, 3)(x)[..., 0]

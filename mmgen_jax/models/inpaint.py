@@ -1,0 +1,175 @@
+"""Mask inpainting with gated convolutions (Yu et al. 2019, DeepFill v2, single stage) and a PatchGAN.
+
+Generator (`Inpainter`): (image [B, H, W, C] in [-1, 1], mask [B, H, W, 1], 1 = missing) -> fill [B, H, W, C]. The
+network sees the image with its holes set to 0 (mid-grey) and the mask as an extra channel; a `layers/unet.UNet` of
+gated convolutions (each layer learns a soft validity gate, which plain convolutions on zero-filled holes lack) with
+a dilated bottleneck (receptive field for large holes). The result is composited: known pixels are the input's,
+exactly (in uint8, bit for bit), generated pixels fill only the holes.
+Discriminator: a PatchGAN (`layers/patch_gan`) over the composited image and the mask (spectral norm), hinge loss.
+G's loss: adversarial + l1_weight x (hole_weight x mean |G - x| over holes + mean |G - x| over known pixels); the
+known-pixel term keeps the raw output consistent near the hole border.
+Masks come from `data.masks` (`data/masks.py`): random rectangles and/or brush strokes covering 10-50%, or a folder.
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mmgen_jax.data import split_arrays
+from mmgen_jax.data.masks import mask_sampler, random_masks
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.unet import UNet
+from mmgen_jax.models._image_to_image import batched, check_images, image_metrics, panels, random_flip
+from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
+from mmgen_jax.models.pix2pix import ConditionalPatchGAN
+from mmgen_jax.state import GANState
+from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
+
+EVAL_MASK_SEED = 1234  # The evaluation masks: fixed, so every run and the benchmark fill the same holes.
+
+
+class Inpainter(nn.Module):
+  """(image [B, H, W, C] in [-1, 1], mask [B, H, W, 1] float, 1 = missing) -> raw fill [B, H, W, C] in [-1, 1]
+  (not composited: `composite` keeps the known pixels)."""
+  channels: int = 3
+  widths: tuple = (32, 64, 128)
+  dilations: tuple = (2, 4, 8)
+  upsample: str = "pixel_shuffle"
+
+  @nn.compact
+  def __call__(self, image, mask, train=True):
+    del train  # No train-dependent layers.
+    x = jnp.concatenate([image * (1.0 - mask), mask], -1)
+    return jnp.tanh(UNet(self.channels, self.widths, gated=True, dilations=self.dilations,
+                         upsample=self.upsample)(x))
+
+
+def composite(fill, image, mask):
+  """The fill inside the holes (mask 1), the image elsewhere; any dtype (exact for uint8)."""
+  return jnp.where(mask > 0.5, fill, image)
+
+
+def stride(config):
+  return 2 ** (len(config.model.widths) - 1)
+
+
+def make_generator(config):
+  m = config.model
+  return Inpainter(channels=config.data.channels, widths=tuple(m.widths), dilations=tuple(m.dilations),
+                   upsample=m.upsample)
+
+
+def make_discriminator(config):
+  return ConditionalPatchGAN(width=config.model.d_width, num_down=config.model.d_num_down, spectral_norm=True)
+
+
+def input_features(config):
+  del config
+  return ("image",)
+
+
+def init_state(config, rng, example_batch):
+  del example_batch
+  d, o = config.data, config.optim
+  if d.image_size % stride(config):
+    raise UserError(f"data.image_size={d.image_size} must be a multiple of {stride(config)} for "
+                    f"{len(config.model.widths)} U-Net widths")
+  mask_sampler(d.masks, d.image_size, d.image_size)  # A bad data.masks fails here, before any compilation.
+  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
+  image = jnp.zeros((1, d.image_size, d.image_size, d.channels))
+  mask = jnp.zeros(image.shape[:3] + (1,))
+  return GANState.create(
+      rng=state_rng, g_variables=make_generator(config).init(g_rng, image, mask),
+      d_variables=make_discriminator(config).init(d_rng, image, mask, train=False),
+      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
+      ema_start_step=config.ema.start_step)
+
+
+def train_step(config, state, batch, rng):
+  """One D and one G update on batch['image'] (uint8 [B, H, W, C]) with fresh masks (and random flips)."""
+  d, m = config.data, config.model
+  generator, discriminator = make_generator(config), make_discriminator(config)
+  flip_rng, mask_rng, step_rng = jax.random.split(rng, 3)
+  images = to_float(batch["image"])
+  images = random_flip(flip_rng, images) if m.flip else images
+  masks = mask_sampler(d.masks, images.shape[1], images.shape[2])(mask_rng, images.shape[0])
+
+  def generate(g_params):
+    return apply_with_state(generator, g_params, state.g_model_state, images, masks, train=True)
+
+  def discriminate(d_params, model_state, x, condition, train):
+    real, mask = condition  # D judges the composite: known pixels are real in both (a real image is unchanged).
+    return apply_with_state(discriminator, d_params, model_state, composite(x, real, mask), mask, train=train)
+
+  def reconstruction(fill):
+    error = jnp.abs(fill - images)
+    hole = jnp.mean(masks * error) / jnp.mean(masks)
+    valid = jnp.mean((1.0 - masks) * error) / jnp.mean(1.0 - masks)
+    return m.l1_weight * (m.hole_weight * hole + valid), {"l1_hole": hole, "l1_valid": valid}
+
+  return adversarial_step(state, images, generate, discriminate, (images, masks), step_rng,
+                          loss_name=config.loss.name, gp_weight=config.loss.gp_weight, g_extra_loss=reconstruction)
+
+
+def sampling_variables(state):
+  return state.g_variables(ema=True)
+
+
+def sample(config, variables, rng, n, image=None, mask=None):
+  """{'images': uint8 [n, H, W, C] inpainted (known pixels exactly the input's), 'masked' (the input with its holes
+  grey), 'mask' uint8 [n, H, W, 1] (1 = missing) (+ 'target': the original, when it is known)}.
+
+  image: uint8 [k, H, W, C], any H, W that are multiples of `stride(config)`; mask: uint8 [k, H, W, 1], nonzero =
+  missing (random `data.masks` masks from `rng` when not given). Tiled to n. With no image, the eval split's first
+  images under the fixed evaluation masks are used."""
+  d = config.data
+  out = {}
+  if image is None:
+    if mask is not None:
+      raise UserError("a mask needs the image it applies to: pass image (uint8 [N, H, W, C]) with it")
+    image = jnp.asarray(split_arrays(d.source, d.eval_split)["image"][:n])
+    mask = eval_masks(config, image.shape[0], image.shape[1], image.shape[2])
+    out["target"] = image
+  check_images("image", image, d.channels, stride(config))
+  if mask is None:
+    mask = random_masks(rng, image.shape[0], image.shape[1], image.shape[2], "mixed" if d.masks.startswith(
+        "folder:") else d.masks)
+  elif mask.ndim != 4 or mask.shape[:3] != image.shape[:3] or mask.shape[3] != 1:
+    raise UserError(f"mask has shape {list(mask.shape)}, expected [{', '.join(map(str, image.shape[:3]))}, 1] "
+                    f"(one single-channel mask per image, nonzero = missing)")
+  image, mask = (jnp.take(x, jnp.arange(n) % x.shape[0], axis=0) for x in (image, mask))
+  hole = (mask > 0).astype(jnp.float32)
+  fill = make_generator(config).apply(variables, to_float(image), hole)
+  result = composite(to_uint8(fill), image, hole)
+  masked = composite(jnp.full_like(image, 128), image, hole)
+  return {"images": result, "masked": masked, "mask": hole.astype(jnp.uint8), **out}
+
+
+def decode_outputs(config, out):
+  """Adds `panels` (masked input | inpainted | original when known) for the sample grids."""
+  del config
+  columns = [out["masked"], out["images"]] + ([out["target"]] if "target" in out else [])
+  return {**out, "panels": panels(*columns)}
+
+
+def eval_masks(config, n, h=None, w=None):
+  """uint8 [n, h, w, 1]: the fixed evaluation masks (mixed rectangles and strokes, 10-50%); traceable."""
+  side = config.data.image_size
+  return random_masks(jax.random.PRNGKey(EVAL_MASK_SEED), n, h or side, w or side, "mixed").astype(jnp.uint8)
+
+
+def evaluate(config, state, num=None, seed=0, batch=256):
+  """On the eval split's images (the first `num`; all by default) under the fixed evaluation masks: PSNR over the
+  holes (`hole_psnr`), whole-image PSNR and SSIM, and how many known pixels changed (must be 0)."""
+  from mmgen_jax.metrics.image import masked_psnr
+
+  del seed
+  images = np.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:num or None])
+  masks = np.asarray(eval_masks(config, len(images)))
+  variables = sampling_variables(state)
+  fill = jax.jit(lambda image, mask: sample(config, variables, None, batch, image=image, mask=mask))
+  out = batched(fill, {"image": images, "mask": masks}, batch)["images"]
+  known = np.broadcast_to(masks == 0, images.shape)
+  return {"hole_psnr": float(np.mean(masked_psnr(out, images, masks, max_val=255.0))),
+          **image_metrics(out, images), "known_pixels_changed": int(np.sum(out[known] != images[known])),
+          "num_images": len(images)}

@@ -1,0 +1,177 @@
+"""pix2pix (Isola et al. 2017): paired image-to-image translation with a U-Net generator, a conditional PatchGAN
+discriminator, and adversarial + L1 losses.
+
+The paired input is computed from each training image inside the jitted step (`model.input`):
+- 'edges': the Sobel edge magnitude of the grey image (`layers/image_features.sobel`, x EDGE_GAIN, clipped), as in
+  edges -> photo;
+- 'gray': the grey image (BT.709 luma), i.e. colourisation.
+Generator (`Translator`): input [B, H, W, 1] in [-1, 1] -> image [B, H, W, C] in [-1, 1], a `layers/unet.UNet` with
+a tanh; no noise input (Isola et al. found it ignored; the L1 term makes the output the conditional median).
+Discriminator (`ConditionalPatchGAN`): (image, input) stacked as channels -> one logit per patch, spectral norm
+optional (`model.spectral_norm`). Loss: `loss.name` GAN loss (hinge by default) + `model.l1_weight` x L1.
+Every network is fully convolutional: inference runs at any size whose sides divide by 2^(len(widths) - 1).
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mmgen_jax.data import split_arrays
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.image_features import sobel, to_gray
+from mmgen_jax.layers.patch_gan import patch_logits
+from mmgen_jax.layers.unet import UNet
+from mmgen_jax.models._image_to_image import batched, check_images, image_metrics, panels, random_flip
+from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
+from mmgen_jax.state import GANState
+from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
+
+INPUTS = ("edges", "gray")
+EDGE_GAIN = 4.0  # Sobel magnitudes of photo patches are mostly below 0.25: x4 spreads them over [0, 1].
+
+
+def translation_input(kind, images):
+  """The paired input of float images [B, H, W, C] in [-1, 1] -> [B, H, W, 1] in [-1, 1] ('edges' or 'gray')."""
+  gray = to_gray((images + 1.0) / 2.0)
+  if kind == "gray":
+    x = gray
+  elif kind == "edges":
+    x = jnp.clip(sobel(gray) * EDGE_GAIN, 0.0, 1.0)
+  else:
+    raise UserError(f"model.input={kind!r} is not one of {', '.join(INPUTS)}: set --set model.input=edges")
+  return x * 2.0 - 1.0
+
+
+class Translator(nn.Module):
+  """input [B, H, W, 1] -> image [B, H, W, channels], both in [-1, 1]."""
+  channels: int = 3
+  widths: tuple = (32, 64, 128, 256)
+  upsample: str = "pixel_shuffle"
+
+  @nn.compact
+  def __call__(self, x, train=True):
+    del train  # GroupNorm only: nothing depends on train mode; the argument keeps the GAN step's convention.
+    return jnp.tanh(UNet(self.channels, self.widths, upsample=self.upsample)(x))
+
+
+class ConditionalPatchGAN(nn.Module):
+  """(image [B, H, W, C], condition [B, H, W, K]) -> patch logits [B, H/2^num_down, W/2^num_down]."""
+  width: int = 64
+  num_down: int = 3
+  spectral_norm: bool = True
+
+  @nn.compact
+  def __call__(self, image, condition, train=True):
+    x = jnp.concatenate([image, condition.astype(image.dtype)], -1)
+    return patch_logits(x, self.width, train, self.num_down, self.spectral_norm)
+
+
+def stride(config):
+  """Input sides must be multiples of this (one halving per U-Net width after the first)."""
+  return 2 ** (len(config.model.widths) - 1)
+
+
+def make_generator(config):
+  return Translator(channels=config.data.channels, widths=tuple(config.model.widths), upsample=config.model.upsample)
+
+
+def make_discriminator(config):
+  m = config.model
+  return ConditionalPatchGAN(width=m.d_width, num_down=m.d_num_down, spectral_norm=m.spectral_norm)
+
+
+def input_features(config):
+  del config
+  return ("image",)
+
+
+def init_state(config, rng, example_batch):
+  """A GANState; shapes from config.data (image_size, channels)."""
+  del example_batch
+  d, o = config.data, config.optim
+  if config.model.input not in INPUTS:
+    raise UserError(f"model.input={config.model.input!r} is not one of {', '.join(INPUTS)}: set --set "
+                    f"model.input=edges")
+  if d.image_size % stride(config):
+    raise UserError(f"data.image_size={d.image_size} must be a multiple of {stride(config)} for "
+                    f"{len(config.model.widths)} U-Net widths")
+  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
+  image = jnp.zeros((1, d.image_size, d.image_size, d.channels))
+  source = jnp.zeros(image.shape[:3] + (1,))
+  return GANState.create(
+      rng=state_rng, g_variables=make_generator(config).init(g_rng, source),
+      d_variables=make_discriminator(config).init(d_rng, image, source, train=False),
+      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
+      ema_start_step=config.ema.start_step)
+
+
+def train_step(config, state, batch, rng):
+  """One D and one G update on batch['image'] (uint8 [B, H, W, C]), each image flipped at random first."""
+  generator, discriminator = make_generator(config), make_discriminator(config)
+  flip_rng, step_rng = jax.random.split(rng)
+  images = random_flip(flip_rng, to_float(batch["image"])) if config.model.flip else to_float(batch["image"])
+  source = translation_input(config.model.input, images)
+
+  def generate(g_params):
+    return apply_with_state(generator, g_params, state.g_model_state, source, train=True)
+
+  def discriminate(d_params, model_state, x, condition, train):
+    return apply_with_state(discriminator, d_params, model_state, x, condition, train=train)
+
+  def l1(fake):
+    loss = jnp.mean(jnp.abs(fake - images))
+    return config.model.l1_weight * loss, {"l1": loss}
+
+  return adversarial_step(state, images, generate, discriminate, source, step_rng, loss_name=config.loss.name,
+                          gp_weight=config.loss.gp_weight, g_extra_loss=l1)
+
+
+def sampling_variables(state):
+  return state.g_variables(ema=True)
+
+
+def sample(config, variables, rng, n, image=None, source=None):
+  """{'images': uint8 [n, H, W, C] translations, 'source': uint8 [n, H, W, 1] their inputs (+ 'target')}.
+
+  image: uint8 [k, H, W, C] photos of the output domain; their input (edges or grey) is computed as in training
+  and the photos come back as `target`. source: uint8 [k, H, W, 1] inputs given directly (your own edge map or grey
+  image). Conditions are tiled to n; any H, W that are multiples of `stride(config)`. With neither, the eval
+  split's first images are used."""
+  del rng  # Deterministic generator (no noise input).
+  if image is None and source is None:
+    image = jnp.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:n])
+  if image is not None and source is not None:
+    raise UserError("pass either image (photos, translated from their computed input) or source (the inputs "
+                    "themselves), not both")
+  out = {}
+  if image is not None:
+    check_images("image", image, config.data.channels, stride(config))
+    image = jnp.take(image, jnp.arange(n) % image.shape[0], axis=0)
+    source = to_uint8(translation_input(config.model.input, to_float(image)))
+    out["target"] = image
+  else:
+    check_images("source", source, 1, stride(config))
+    source = jnp.take(source, jnp.arange(n) % source.shape[0], axis=0)
+  fake = make_generator(config).apply(variables, to_float(source))
+  return {"images": to_uint8(fake), "source": source, **out}
+
+
+def decode_outputs(config, out):
+  """Adds `panels` (input | translation | target when known) for the sample grids."""
+  del config
+  columns = [out["source"], out["images"]] + ([out["target"]] if "target" in out else [])
+  return {**out, "panels": panels(*columns)}
+
+
+def evaluate(config, state, num=None, seed=0, batch=256):
+  """PSNR / SSIM of the translations of the eval split's images (the first `num`; all by default) against the
+  originals, and of the baseline that copies the input to every channel (the grey image, for colourisation)."""
+  del seed
+  images = np.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:num or None])
+  variables = sampling_variables(state)
+  translate = jax.jit(lambda image: sample(config, variables, None, batch, image=image))
+  out = batched(translate, {"image": images}, batch)
+  scores = image_metrics(out["images"], images)
+  baseline = image_metrics(np.repeat(out["source"], config.data.channels, -1), images)
+  return {**scores, "input_copy_psnr": baseline["psnr"], "input_copy_ssim": baseline["ssim"],
+          "num_images": len(images)}
