@@ -160,3 +160,33 @@ def test_cli_samples_next_frames_for_user_clips(smoke_workdir, tmp_path):
   np.savez(cond, video=test["video"])
   result = run_cli("sample", "--workdir", workdir, "--num", 3, "--cond", cond, "--out", out)
   assert result.returncode == 2 and "needs `image`" in last_line(result.stderr)
+
+
+def test_warp_matches_scipy_bilinear_sampling():
+  from scipy.ndimage import map_coordinates
+
+  from mmgen_jax.layers.warp import warp
+
+  rng = np.random.default_rng(0)
+  image = rng.random((2, 9, 11, 3)).astype(np.float32)
+  flow = (rng.random((2, 9, 11, 2)) * 6 - 3).astype(np.float32)
+  y, x = np.meshgrid(np.arange(9), np.arange(11), indexing="ij")
+  reference = np.stack([np.stack([map_coordinates(
+      image[b, ..., c], [np.clip(y + flow[b, ..., 0], 0, 8), np.clip(x + flow[b, ..., 1], 0, 10)], order=1)
+      for c in range(3)], -1) for b in range(2)])
+  np.testing.assert_allclose(np.asarray(warp(jnp.asarray(image), jnp.asarray(flow))), reference, atol=1e-5)
+  shifted = np.asarray(warp(jnp.asarray(image), jnp.ones((2, 9, 11, 2)) * jnp.array([0.0, 1.0])))
+  np.testing.assert_allclose(shifted[:, :, :-1], image[:, :, 1:], atol=1e-6)  # dx = 1: the pixel to the right.
+
+
+def test_fresh_warp_head_nearly_copies_the_last_frame_and_learns_flow():
+  config = _config(output="warp")
+  video, image, z = _inputs(config)
+  generator = vgan.make_generator(config)
+  variables = generator.init(jax.random.PRNGKey(0), video, image, z)
+  frame = generator.apply(variables, video, image, z)
+  # The blend starts at sigmoid(-3) = 0.047: the output is the last frame up to that share of the drawn frame.
+  assert float(jnp.max(jnp.abs(frame - video[:, -1]))) < 2 * 0.05 + 1e-6
+  grads = jax.grad(lambda p: jnp.sum(generator.apply({"params": p}, video, image, z) ** 2))(variables["params"])
+  assert float(jnp.abs(grads["flow_head"]["kernel"]).max()) > 0
+

@@ -17,9 +17,9 @@ def get_config(smoke=False):
       seed=0,
       data=dict(source="moving_digits", split="train", eval_split="test", image_size=32, channels=1,
                 context_frames=4, batch_size=16),
-      # fusion: early | late | film (models/vgan.py); z_dim: noise channels at the bottleneck.
-      model=dict(fusion="late", use_video=True, use_image=True, widths=[16, 32, 64], lstm_width=32, z_dim=8, d_width=32,
-                 l1_weight=100.0),
+          # fusion: early | late | film; output: direct | warp (models/vgan.py); z_dim: noise channels at the bottleneck.
+      model=dict(fusion="late", use_video=True, use_image=True, output="direct", widths=[16, 32, 64], lstm_width=32,
+                 z_dim=8, d_width=32, l1_weight=100.0),
       loss=dict(name="hinge", gp_weight=10.0),
       optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
       ema=dict(decay=0.998, start_step=500),

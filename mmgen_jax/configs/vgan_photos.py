@@ -12,4 +12,6 @@ def get_config(smoke=False):
   config.description = ("V-GAN next-frame synthesis (ConvLSTM video + CNN image encoders, fused) on camera motion "
                         "over real photographs")
   config.data.update(source="photo_clips", channels=3)
+  # The camera moves the whole frame: warp the last frame by a predicted flow and draw only what is new.
+  config.model.output = "warp"
   return config

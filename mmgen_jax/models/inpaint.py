@@ -167,8 +167,9 @@ def evaluate(config, state, num=None, seed=0, batch=256):
   images = np.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:num or None])
   masks = np.asarray(eval_masks(config, len(images)))
   variables = sampling_variables(state)
-  fill = jax.jit(lambda image, mask: sample(config, variables, None, batch, image=image, mask=mask))
-  out = batched(fill, {"image": images, "mask": masks}, batch)["images"]
+  # Weights as arguments, not closure constants: XLA would constant-fold through them (slow compiles).
+  fill = jax.jit(lambda v, image, mask: sample(config, v, None, batch, image=image, mask=mask))
+  out = batched(lambda **c: fill(variables, **c), {"image": images, "mask": masks}, batch)["images"]
   known = np.broadcast_to(masks == 0, images.shape)
   return {"hole_psnr": float(np.mean(masked_psnr(out, images, masks, max_val=255.0))),
           **image_metrics(out, images), "known_pixels_changed": int(np.sum(out[known] != images[known])),

@@ -169,8 +169,9 @@ def evaluate(config, state, num=None, seed=0, batch=256):
   del seed
   images = np.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:num or None])
   variables = sampling_variables(state)
-  translate = jax.jit(lambda image: sample(config, variables, None, batch, image=image))
-  out = batched(translate, {"image": images}, batch)
+  # Weights as arguments, not closure constants: XLA would constant-fold through them (slow compiles).
+  translate = jax.jit(lambda v, image: sample(config, v, None, batch, image=image))
+  out = batched(lambda image: translate(variables, image), {"image": images}, batch)
   scores = image_metrics(out["images"], images)
   baseline = image_metrics(np.repeat(out["source"], config.data.channels, -1), images)
   return {**scores, "input_copy_psnr": baseline["psnr"], "input_copy_ssim": baseline["ssim"],

@@ -12,6 +12,10 @@ the last frame's finer maps. `model.fusion` picks how the two modalities meet:
 - 'film': separate encoders; the pooled image code modulates every decoder block (`FiLM`, channel-wise: it can say
   what the still looks like, not where).
 `model.use_video=False` / `model.use_image=False` drop a modality (the ablations of `benchmarks/vgan.py`).
+`model.output` picks the head: 'direct' draws the frame (tanh); 'warp' (needs the video) predicts a flow field, a
+blend mask and a frame, and outputs the last context frame warped by the flow (`layers/warp.py`) blended with the
+drawn frame where the mask says (new content at the borders). The flow starts at zero and the mask near 0, so a
+fresh model copies the last frame: camera motion over photos is then learnt as a small correction, not redrawn.
 
 Discriminator (`ConditionalPatchDiscriminator`): a PatchGAN over the frame stacked with its condition (all context
 frames and the still, as channels) -> logits [B, H/4, W/4], one per patch, spectrally normalised. Losses: hinge (or
@@ -28,12 +32,14 @@ from mmgen_jax.layers.fusion import FiLM, MapConcatFusion
 from mmgen_jax.layers.patch_gan import patch_logits
 from mmgen_jax.layers.updown import Upsample2x
 from mmgen_jax.layers.video import FeaturePyramid, VideoEncoder, stack_frames_with
+from mmgen_jax.layers.warp import warp
 from mmgen_jax.models._image_to_image import image_metrics, pad_to
 from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 
 FUSIONS = ("early", "late", "film")
+OUTPUTS = ("direct", "warp")
 
 
 class NextFrameGenerator(nn.Module):
@@ -45,6 +51,7 @@ class NextFrameGenerator(nn.Module):
   fusion: str = "late"
   use_video: bool = True
   use_image: bool = True
+  output: str = "direct"
 
   @nn.compact
   def __call__(self, video, image, z, train=True):
@@ -75,7 +82,13 @@ class NextFrameGenerator(nn.Module):
     for width, skip in zip(self.widths[-2::-1], skips[::-1]):
       x = Upsample2x(width)(x)
       x = block(jnp.concatenate([x, skip], -1), width)
-    return jnp.tanh(nn.Conv(self.channels, (3, 3))(x))
+    frame = jnp.tanh(nn.Conv(self.channels, (3, 3))(x))
+    if self.output == "direct" or not self.use_video:
+      return frame
+    flow = nn.Conv(2, (3, 3), kernel_init=nn.initializers.zeros, name="flow_head")(x)
+    blend = nn.sigmoid(nn.Conv(1, (3, 3), kernel_init=nn.initializers.zeros,
+                               bias_init=nn.initializers.constant(-3.0), name="blend_head")(x))
+    return (1.0 - blend) * warp(video[:, -1, ..., :self.channels], flow) + blend * frame
 
 
 class ConditionalPatchDiscriminator(nn.Module):
@@ -99,8 +112,10 @@ def make_generator(config):
   if not (m.use_video or m.use_image):
     raise UserError("model.use_video and model.use_image are both false: the generator needs a condition; set one "
                     "of them true")
+  if m.output not in OUTPUTS:
+    raise UserError(f"model.output={m.output!r} is not one of {', '.join(OUTPUTS)}: set --set model.output=warp")
   return NextFrameGenerator(channels=config.data.channels, widths=tuple(m.widths), lstm_width=m.lstm_width,
-                            fusion=m.fusion, use_video=m.use_video, use_image=m.use_image)
+                            fusion=m.fusion, use_video=m.use_video, use_image=m.use_image, output=m.output)
 
 
 def make_discriminator(config):
@@ -224,7 +239,10 @@ def evaluate(config, state, num=None, seed=0, batch=256):
   copy-the-last-frame baseline on the same clips."""
   clips = eval_clips(config, num or None)
   variables = sampling_variables(state)
-  jitted = jax.jit(lambda rng, video, image: sample(config, variables, rng, batch, video=video, image=image)["images"])
+  # Weights as arguments, not closure constants: XLA constant-folds the ConvLSTM's first step through them
+  # (seconds of compile per evaluation, measured).
+  generate = jax.jit(lambda v, rng, video, image: sample(config, v, rng, batch, video=video, image=image)["images"])
+  jitted = lambda rng, video, image: generate(variables, rng, video, image)
   rng = jax.random.PRNGKey(seed)
   n = len(clips["target"])
   frames = []
