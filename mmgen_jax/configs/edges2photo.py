@@ -15,16 +15,16 @@ def pix2pix_config(input_kind, source, image_size, channels, smoke, description)
       description=description,
       seed=0,
       data=dict(source=source, split="train", eval_split="test", image_size=image_size, channels=channels,
-                batch_size=16),
+                batch_size=8 if image_size >= 64 else 16),
       # input: edges | gray (computed from each image in the step); widths: U-Net (stride 2^(len - 1)).
       model=dict(input=input_kind, widths=[16, 32, 64, 128] if image_size >= 64 else [16, 32, 64],
-                 upsample="pixel_shuffle", d_width=32, d_num_down=3 if image_size >= 64 else 2, spectral_norm=True,
+                 upsample="nearest", d_width=32, d_num_down=3 if image_size >= 64 else 2, spectral_norm=True,
                  l1_weight=100.0, flip=True),
       loss=dict(name="hinge", gp_weight=10.0),
       optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
       ema=dict(decay=0.999, start_step=500),
-      train=dict(steps=3000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
-                 best_metric="psnr", best_mode="max", eval_every=1000, eval_num=0, num_grid=8),
+      train=dict(steps=2500, log_every=100, sample_every=500, ckpt_every=500, keep=2, keep_best=1,
+                 best_metric="psnr", best_mode="max", eval_every=500, eval_num=0, num_grid=8),
   )
   if smoke:
     config.data.batch_size = 4

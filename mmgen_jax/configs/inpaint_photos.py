@@ -16,14 +16,14 @@ def inpaint_config(source, image_size, channels, smoke, description):
       seed=0,
       # masks: mixed | rectangles | strokes | folder:PATH (images, white = missing).
       data=dict(source=source, split="train", eval_split="test", image_size=image_size, channels=channels,
-                batch_size=16, masks="mixed"),
-      model=dict(widths=[16, 32, 64], dilations=[2, 4, 8], upsample="pixel_shuffle", d_width=32,
+                batch_size=8 if image_size >= 64 else 16, masks="mixed"),
+      model=dict(widths=[16, 32, 64], dilations=[2, 4, 8], upsample="nearest", d_width=32,
                  d_num_down=3 if image_size >= 64 else 2, l1_weight=100.0, hole_weight=6.0, flip=True),
       loss=dict(name="hinge", gp_weight=10.0),
-      optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
+      optim=dict(g_lr=5e-4, d_lr=2e-4, b1=0.5, b2=0.999),
       ema=dict(decay=0.999, start_step=500),
-      train=dict(steps=3000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
-                 best_metric="hole_psnr", best_mode="max", eval_every=1000, eval_num=0, num_grid=8),
+      train=dict(steps=2500, log_every=100, sample_every=500, ckpt_every=500, keep=2, keep_best=1,
+                 best_metric="hole_psnr", best_mode="max", eval_every=500, eval_num=0, num_grid=8),
   )
   if smoke:
     config.data.batch_size = 4

@@ -11,14 +11,14 @@ import warnings
 
 import numpy as np
 
-from mmgen_jax.data import clips, digits, faces, photos
+from mmgen_jax.data import clips, digits, faces, photos, videos
 from mmgen_jax.errors import UserError, did_you_mean
 from mmgen_jax.locks import file_lock
 
 # Embedded datasets: name -> function(split) -> dict of numpy arrays. The TFDS builders produce the same arrays.
 EMBEDDED = {"digits": digits.digits_arrays, "moving_digits": clips.moving_digits_arrays,
             "photo_clips": clips.photo_clips_arrays, "photos": photos.photo_patches_arrays,
-            "faces": faces.faces_arrays}
+            "faces": faces.faces_arrays, "photo_videos": videos.photo_videos_arrays}
 EMBEDDED_SPLITS = ("train", "test")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -105,6 +105,8 @@ def class_cycle(labels, n, num_classes):
 
 
 def _check_images(source, image_size, channels):
+  if "image" not in source.arrays:  # Datasets without stills (e.g. photo_videos) check their own shapes.
+    return
   shape = source.arrays["image"].shape[1:]
   if image_size and shape[:2] != (image_size, image_size):
     raise UserError(f"dataset {source.name} has {shape[0]}x{shape[1]} images but the config says "

@@ -5,7 +5,7 @@ Imported only when TensorFlow is present; `sources.py` falls back to the same ar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mmgen_jax.data import clips, digits, dtmf, faces, photos
+from mmgen_jax.data import clips, digits, dtmf, faces, photos, videos
 
 
 class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder):
@@ -115,5 +115,23 @@ class MmgenFaces(_EmbeddedBuilder):
         description=__doc__)
 
 
+class MmgenPhotoVideos(_EmbeddedBuilder):
+  """Low/high-resolution (x4 bicubic) videos of a camera moving over real photographs (`data/videos.py`)."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  arrays = staticmethod(videos.photo_videos_arrays)
+
+  def _info(self):
+    t, s, lr = videos.FRAMES, videos.HR_SIZE, videos.HR_SIZE // videos.SCALE
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "hr_video": tfds.features.Tensor(shape=(t, s, s, 3), dtype=np.uint8),
+            "lr_video": tfds.features.Tensor(shape=(t, lr, lr, 3), dtype=np.uint8),
+            "source": tfds.features.Scalar(dtype=np.int64),
+            "id": tfds.features.Scalar(dtype=np.int64),
+        }),
+        description=__doc__)
+
+
 EMBEDDED = {"digits": MmgenDigits, "moving_digits": MmgenMovingDigits, "photo_clips": MmgenPhotoClips,
-            "photos": MmgenPhotos, "faces": MmgenFaces}
+            "photos": MmgenPhotos, "faces": MmgenFaces, "photo_videos": MmgenPhotoVideos}

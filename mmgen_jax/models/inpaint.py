@@ -1,9 +1,9 @@
 """Mask inpainting with gated convolutions (Yu et al. 2019, DeepFill v2, single stage) and a PatchGAN.
 
 Generator (`Inpainter`): (image [B, H, W, C] in [-1, 1], mask [B, H, W, 1], 1 = missing) -> fill [B, H, W, C]. The
-network sees the image with its holes set to 0 (mid-grey) and the mask as an extra channel; a `layers/unet.UNet` of
-gated convolutions (each layer learns a soft validity gate, which plain convolutions on zero-filled holes lack) with
-a dilated bottleneck (receptive field for large holes). The result is composited: known pixels are the input's,
+holes are filled by push-pull first; the network sees that guess and the mask and adds a correction: a
+`layers/unet.UNet` of gated convolutions (each layer learns a soft validity gate, which plain convolutions on
+zero-filled holes lack) with a dilated bottleneck (receptive field for large holes). The result is composited: known pixels are the input's,
 exactly (in uint8, bit for bit), generated pixels fill only the holes.
 Discriminator: a PatchGAN (`layers/patch_gan`) over the composited image and the mask (spectral norm), hinge loss.
 G's loss: adversarial + l1_weight x (hole_weight x mean |G - x| over holes + mean |G - x| over known pixels); the
@@ -18,6 +18,7 @@ import numpy as np
 from mmgen_jax.data import split_arrays
 from mmgen_jax.data.masks import mask_sampler, random_masks
 from mmgen_jax.errors import UserError
+from mmgen_jax.layers.fill import pyramid_fill
 from mmgen_jax.layers.unet import UNet
 from mmgen_jax.models._image_to_image import batched, check_images, image_metrics, panels, random_flip
 from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
@@ -29,8 +30,12 @@ EVAL_MASK_SEED = 1234  # The evaluation masks: fixed, so every run and the bench
 
 
 class Inpainter(nn.Module):
-  """(image [B, H, W, C] in [-1, 1], mask [B, H, W, 1] float, 1 = missing) -> raw fill [B, H, W, C] in [-1, 1]
-  (not composited: `composite` keeps the known pixels)."""
+  """(image [B, H, W, C] in [-1, 1], mask [B, H, W, 1] float, 1 = missing) -> raw fill [B, H, W, C] (not
+  composited: `composite` keeps the known pixels).
+
+  The holes are first filled by push-pull (`layers/fill.pyramid_fill`: smooth, parameter-free); the network sees
+  that guess and the mask and outputs a correction to it, so it starts from a sensible fill and spends its capacity
+  on structure and texture (from scratch, the same network was still far below a smooth fill after 600 steps)."""
   channels: int = 3
   widths: tuple = (32, 64, 128)
   dilations: tuple = (2, 4, 8)
@@ -39,9 +44,10 @@ class Inpainter(nn.Module):
   @nn.compact
   def __call__(self, image, mask, train=True):
     del train  # No train-dependent layers.
-    x = jnp.concatenate([image * (1.0 - mask), mask], -1)
-    return jnp.tanh(UNet(self.channels, self.widths, gated=True, dilations=self.dilations,
-                         upsample=self.upsample)(x))
+    guess = pyramid_fill(image * (1.0 - mask), 1.0 - mask)
+    x = jnp.concatenate([guess, mask], -1)
+    correction = UNet(self.channels, self.widths, gated=True, dilations=self.dilations, upsample=self.upsample)(x)
+    return guess + correction
 
 
 def composite(fill, image, mask):

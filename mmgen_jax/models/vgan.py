@@ -112,10 +112,11 @@ def make_generator(config):
   if not (m.use_video or m.use_image):
     raise UserError("model.use_video and model.use_image are both false: the generator needs a condition; set one "
                     "of them true")
-  if m.output not in OUTPUTS:
-    raise UserError(f"model.output={m.output!r} is not one of {', '.join(OUTPUTS)}: set --set model.output=warp")
+  output = m.get("output", "direct")  # Checkpoints from before the warp head have no model.output.
+  if output not in OUTPUTS:
+    raise UserError(f"model.output={output!r} is not one of {', '.join(OUTPUTS)}: set --set model.output=warp")
   return NextFrameGenerator(channels=config.data.channels, widths=tuple(m.widths), lstm_width=m.lstm_width,
-                            fusion=m.fusion, use_video=m.use_video, use_image=m.use_image, output=m.output)
+                            fusion=m.fusion, use_video=m.use_video, use_image=m.use_image, output=output)
 
 
 def make_discriminator(config):

@@ -1,0 +1,30 @@
+"""Video super-resolution x4 on `photo_videos` (camera motion over real photos, 16x16 -> 64x64, 6-frame clips):
+BasicVSR-style bidirectional propagation with learnt flow, pixel-shuffle upsampling over bicubic, Charbonnier loss.
+
+  mmgen-jax train vsr_photos --workdir workdirs/vsr_photos
+  mmgen-jax sample --workdir workdirs/vsr_photos --cond lr.npz --out hr.npz   # lr_video uint8 [N, T, h, w, 3]
+  python benchmarks/vsr.py --workdir workdirs/vsr_photos --workdir workdirs/vsr_photos_single
+"""
+from mmgen_jax.config import Config
+
+
+def get_config(smoke=False, propagation=True):
+  config = Config(
+      family="vsr",
+      description=("x4 video super-resolution with bidirectional recurrent propagation on real-photo camera "
+                   "videos" if propagation else "x4 single-frame super-resolution baseline (no propagation)"),
+      seed=0,
+      data=dict(source="photo_videos", split="train", eval_split="test", image_size=64, channels=3, frames=6,
+                batch_size=8),
+      model=dict(width=32, blocks=2, propagation=propagation),
+      optim=dict(lr=1e-3, grad_clip=1.0),
+      ema=dict(decay=0.999, start_step=200),
+      train=dict(steps=2000, log_every=100, sample_every=1000, ckpt_every=500, keep=2, keep_best=1,
+                 best_metric="psnr", best_mode="max", eval_every=500, eval_num=0, num_grid=4),
+  )
+  if smoke:
+    config.data.update(batch_size=2, frames=6)
+    config.model.update(width=8, blocks=1)
+    config.ema.start_step = 1
+    config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, eval_every=0, num_grid=2)
+  return config

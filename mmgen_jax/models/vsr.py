@@ -1,0 +1,251 @@
+"""Video super-resolution x4 with bidirectional recurrent propagation (BasicVSR, Chan et al. 2021, at small scale).
+
+For low-resolution frames lr [B, T, h, w, 3]:
+- a flow network (`FlowEstimator`, learnt from scratch: no pretrained SpyNet here) estimates the motion between each
+  frame and its neighbour, at LR;
+- a backward pass (t = T-1 .. 0) and a forward pass (t = 0 .. T-1) each carry a feature map: the carried map is
+  warped onto frame t by that flow (`layers/warp.py`), concatenated with frame t and refined by residual blocks;
+- per frame, both directions' features go through pixel-shuffle x2 x2 upsampling to a residual added to the bicubic
+  upsampling of the frame; this runs inside the forward scan, one frame at a time.
+Both passes are `nn.scan`s over time with shared weights (`PropagationCell`): training unrolls them (T is small and
+static; XLA on the CPU runs convolutions inside a while loop much slower), inference (`upscale`) keeps them rolled,
+so any T runs and memory grows with T only by the backward pass's LR features and the outputs.
+`model.propagation=False` is the single-frame baseline: the same blocks and upsampler on each frame alone.
+Loss: Charbonnier (a smooth L1, eps 1e-3) on the HR frames in [0, 1].
+"""
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from mmgen_jax.data import split_arrays
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.updown import depth_to_space
+from mmgen_jax.layers.warp import warp
+from mmgen_jax.metrics.image import psnr, ssim
+from mmgen_jax.models._image_to_image import batched
+from mmgen_jax.state import TrainState
+
+SCALE = 4
+
+
+class ResidualBlock(nn.Module):
+  """x + conv(relu(conv(x))), no normalisation (as in EDSR/BasicVSR)."""
+  width: int
+
+  @nn.compact
+  def __call__(self, x):
+    y = nn.relu(nn.Conv(self.width, (3, 3))(x))
+    return x + nn.Conv(self.width, (3, 3))(y)
+
+
+class FlowEstimator(nn.Module):
+  """(frame [B, h, w, 3], neighbour [B, h, w, 3]) -> flow [B, h, w, 2] (dy, dx in LR pixels) such that
+  warp(neighbour, flow) ~ frame. Starts at zero flow."""
+  width: int = 32
+
+  @nn.compact
+  def __call__(self, frame, neighbour):
+    x = jnp.concatenate([frame, neighbour, frame - neighbour], -1)
+    for _ in range(3):
+      x = nn.relu(nn.Conv(self.width, (3, 3))(x))
+    return nn.Conv(2, (3, 3), kernel_init=nn.initializers.zeros)(x)
+
+
+class PropagationCell(nn.Module):
+  """One step of one direction: (carried [B, h, w, C], (frame, neighbour)) -> (new carried, new carried)."""
+  width: int
+  blocks: int
+  propagation: bool = True
+
+  @nn.compact
+  def __call__(self, carried, inputs):
+    frame, neighbour = inputs
+    if self.propagation:
+      carried = warp(carried, FlowEstimator()(frame, neighbour))
+      x = jnp.concatenate([frame, carried], -1)
+    else:
+      x = frame
+    x = nn.Conv(self.width, (3, 3))(x)
+    for _ in range(self.blocks):
+      x = ResidualBlock(self.width)(x)
+    return x, x
+
+
+class Upsampler(nn.Module):
+  """(features [B, h, w, 2 * width] of both directions, frame [B, h, w, 3]) -> [B, 4h, 4w, 3]: pixel shuffle x2 x2
+  (Shi et al. 2016) to a residual over the bicubic upsampling of the frame; uint8 when `quantize`."""
+  width: int
+  quantize: bool = False
+
+  @nn.compact
+  def __call__(self, features, frame):
+    b, h, w, c = frame.shape
+    x = nn.relu(nn.Conv(self.width, (1, 1), name="fuse")(features))
+    for i in range(2):
+      x = nn.relu(depth_to_space(nn.Conv(4 * self.width // (i + 1), (3, 3), name=f"up{i}")(x)))
+    out = jax.image.resize(frame, (b, SCALE * h, SCALE * w, c), "bicubic") + nn.Conv(c, (3, 3), name="to_rgb")(x)
+    return jnp.clip(jnp.round(out * 255.0), 0, 255).astype(jnp.uint8) if self.quantize else out
+
+
+class ForwardCell(nn.Module):
+  """A forward step that also reconstructs its frame: (carried, (frame, previous frame, backward features [B, h, w,
+  width])) -> (new carried, HR frame). Upsampling inside the scan keeps one frame's HR activations alive at a time."""
+  width: int
+  blocks: int
+  propagation: bool = True
+  quantize: bool = False
+
+  @nn.compact
+  def __call__(self, carried, inputs):
+    frame, neighbour, backward = inputs
+    carried, _ = PropagationCell(self.width, self.blocks, self.propagation, name="propagate")(
+        carried, (frame, neighbour))
+    return carried, Upsampler(self.width, self.quantize, name="upsample")(
+        jnp.concatenate([carried, backward], -1), frame)
+
+
+class VideoSuperResolver(nn.Module):
+  """lr [B, T, h, w, 3] in [0, 1] -> hr [B, T, 4h, 4w, 3] in [0, 1] (not clipped; uint8 when `quantize`).
+
+  Memory at inference: the backward pass's LR features (width floats per LR pixel and frame) and the outputs grow
+  with T; HR activations exist for one frame at a time."""
+  width: int = 32
+  blocks: int = 2
+  propagation: bool = True
+  unroll: bool = True
+  quantize: bool = False
+
+  @nn.compact
+  def __call__(self, lr):
+    t = lr.shape[1]
+    scan = functools.partial(nn.scan, variable_broadcast="params", split_rngs={"params": False}, in_axes=1,
+                             out_axes=1, unroll=t if self.unroll else 1)
+    carried = jnp.zeros(lr.shape[:1] + lr.shape[2:4] + (self.width,), lr.dtype)
+    # Each step warps from the frame before it in scan order (itself at the first step, where the carried map is 0).
+    later = jnp.concatenate([lr[:, 1:], lr[:, -1:]], 1)
+    earlier = jnp.concatenate([lr[:, :1], lr[:, :-1]], 1)
+    _, backward = scan(PropagationCell, reverse=True)(self.width, self.blocks, self.propagation,
+                                                      name="backward")(carried, (lr, later))
+    _, frames = scan(ForwardCell)(self.width, self.blocks, self.propagation, self.quantize,
+                                  name="forward")(carried, (lr, earlier, backward))
+    return frames
+
+
+def make_model(config, unroll=True, quantize=False):
+  m = config.model
+  return VideoSuperResolver(width=m.width, blocks=m.blocks, propagation=m.propagation, unroll=unroll,
+                            quantize=quantize)
+
+
+def make_optimizer(config):
+  o = config.optim
+  schedule = optax.cosine_decay_schedule(o.lr, config.train.steps, alpha=0.01)
+  return optax.chain(optax.clip_by_global_norm(o.grad_clip), optax.adam(schedule, b1=0.9, b2=0.99))
+
+
+def input_features(config):
+  del config
+  return ("lr_video", "hr_video")
+
+
+def init_state(config, rng, example_batch):
+  del example_batch
+  d = config.data
+  init_rng, state_rng = jax.random.split(rng)
+  lr = jnp.zeros((1, d.frames, d.image_size // SCALE, d.image_size // SCALE, 3))
+  return TrainState.create(rng=state_rng, variables=make_model(config).init(init_rng, lr), tx=make_optimizer(config),
+                           ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+
+
+def charbonnier(x, y, eps=1e-3):
+  """mean sqrt((x - y)^2 + eps^2): L1 that is smooth at 0 (the BasicVSR loss)."""
+  return jnp.mean(jnp.sqrt((x - y) ** 2 + eps ** 2))
+
+
+def train_step(config, state, batch, rng):
+  """One Adam step on the Charbonnier loss of batch['lr_video'] -> batch['hr_video'] (uint8 [B, T, ...]), each clip
+  flipped left-right and/or played backwards at random (both keep it a valid camera motion)."""
+  lr, hr = batch["lr_video"].astype(jnp.float32) / 255.0, batch["hr_video"].astype(jnp.float32) / 255.0
+  flip_rng, reverse_rng = jax.random.split(rng)
+  flip = jax.random.bernoulli(flip_rng, 0.5, (lr.shape[0], 1, 1, 1, 1))
+  back = jax.random.bernoulli(reverse_rng, 0.5, (lr.shape[0], 1, 1, 1, 1))
+  lr, hr = (jnp.where(flip, x[:, :, :, ::-1], x) for x in (lr, hr))
+  lr, hr = (jnp.where(back, x[:, ::-1], x) for x in (lr, hr))
+  model = make_model(config)
+
+  def loss_fn(params):
+    out = model.apply({"params": params}, lr)
+    return charbonnier(out, hr), out
+
+  (loss, out), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  mse = jnp.mean((jnp.clip(out, 0, 1) - hr) ** 2)
+  return state.apply_gradients(grads, state.model_state), {"loss": loss, "psnr": -10.0 * jnp.log10(mse)}
+
+
+def sampling_variables(state):
+  return state.variables(ema=True)
+
+
+def upscale(config, variables, lr_video):
+  """uint8 lr_video [N, T, h, w, 3] -> uint8 [N, T, 4h, 4w, 3], any T, h, w: the passes run as rolled scans."""
+  return make_model(config, unroll=False, quantize=True).apply(variables, lr_video.astype(jnp.float32) / 255.0)
+
+
+def sample(config, variables, rng, n, lr_video=None):
+  """{'video': uint8 [n, T, 4h, 4w, 3], 'lr_video', 'images': the middle frames [n, 4h, 4w, 3]} (+ 'hr_video' when
+  the eval split's clips are used, i.e. no lr_video given). lr_video: uint8 [k, T, h, w, 3], tiled to n."""
+  del rng
+  out = {}
+  if lr_video is None:
+    arrays = split_arrays(config.data.source, config.data.eval_split)
+    lr_video, out["hr_video"] = jnp.asarray(arrays["lr_video"][:n]), jnp.asarray(arrays["hr_video"][:n])
+  if lr_video.ndim != 5 or lr_video.shape[-1] != 3 or not lr_video.shape[0] or not lr_video.shape[1]:
+    raise UserError(f"lr_video has shape {list(lr_video.shape)}, expected uint8 [N, T, h, w, 3]")
+  lr_video = jnp.take(lr_video, jnp.arange(n) % lr_video.shape[0], axis=0)
+  video = upscale(config, variables, lr_video)
+  return {"video": video, "lr_video": lr_video, "images": video[:, video.shape[1] // 2], **out}
+
+
+def decode_outputs(config, out):
+  """Adds `panels` for the sample grids: per clip, bicubic (nearest-looking LR) | ours | HR of the middle frame."""
+  del config
+  from mmgen_jax.models._image_to_image import panels
+
+  mid = out["video"].shape[1] // 2
+  lr = np.asarray(out["lr_video"])[:, mid]
+  big = np.repeat(np.repeat(lr, SCALE, 1), SCALE, 2)
+  columns = [big, out["images"]] + ([np.asarray(out["hr_video"])[:, mid]] if "hr_video" in out else [])
+  return {**out, "panels": panels(*columns)}
+
+
+def frame_scores(predicted, target):
+  """Mean PSNR (dB) and SSIM over all frames, on the Y channel with a 4-pixel border crop (BasicSR's protocol):
+  uint8 [N, T, H, W, 3] pairs."""
+  p = np.asarray(predicted, np.float32).reshape((-1,) + predicted.shape[2:])
+  t = np.asarray(target, np.float32).reshape((-1,) + target.shape[2:])
+  kw = dict(max_val=255.0, crop_border=SCALE, y_channel=True)
+  return {"psnr": float(np.mean(psnr(p, t, **kw))), "ssim": float(np.mean(ssim(p, t, **kw)))}
+
+
+def bicubic(lr_video):
+  """The bicubic x4 baseline (the same resize as the network's base): uint8 [N, T, h, w, 3] -> uint8."""
+  n, t, h, w, c = lr_video.shape
+  x = jnp.asarray(lr_video, jnp.float32).reshape(n * t, h, w, c)
+  up = jax.image.resize(x, (n * t, SCALE * h, SCALE * w, c), "bicubic")
+  return np.asarray(jnp.clip(jnp.round(up), 0, 255).astype(jnp.uint8)).reshape(n, t, SCALE * h, SCALE * w, c)
+
+
+def evaluate(config, state, num=None, seed=0, batch=32):
+  """PSNR/SSIM (Y, border 4) of the upscaled eval clips (the first `num`; all by default) and of bicubic."""
+  del seed
+  arrays = split_arrays(config.data.source, config.data.eval_split)
+  lr, hr = (np.asarray(arrays[k][:num or None]) for k in ("lr_video", "hr_video"))
+  variables = sampling_variables(state)
+  run = jax.jit(lambda v, lr_video: {"video": upscale(config, v, lr_video)})  # Weights as arguments: no folding.
+  video = batched(lambda lr_video: run(variables, lr_video), {"lr_video": lr}, batch)["video"]
+  ours, base = frame_scores(video, hr), frame_scores(bicubic(lr), hr)
+  return {**ours, "bicubic_psnr": base["psnr"], "bicubic_ssim": base["ssim"], "num_clips": len(lr)}

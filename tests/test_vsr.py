@@ -1,0 +1,123 @@
+"""Video super-resolution: LR/HR data, the bidirectional propagation's reach, rolled vs unrolled scans, training,
+memory with sequence length, the sampler on user videos."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import last_line, run_cli
+from mmgen_jax.config import get_config
+from mmgen_jax.data import videos
+from mmgen_jax.models import vsr
+
+
+def test_low_resolution_frames_are_antialiased_bicubic_downsamplings():
+  from skimage.transform import resize
+
+  arrays = videos.camera_videos("test", 2, 3, seed=0)
+  assert arrays["hr_video"].shape == (2, 3, 64, 64, 3) and arrays["lr_video"].shape == (2, 3, 16, 16, 3)
+  hr = arrays["hr_video"][1, 2] / 255.0
+  expected = np.round(np.clip(resize(hr, (16, 16, 3), order=3, anti_aliasing=True), 0, 1) * 255)
+  np.testing.assert_array_equal(arrays["lr_video"][1, 2], expected.astype(np.uint8))
+  # The camera moves: consecutive frames differ.
+  assert np.mean(np.abs(np.diff(arrays["hr_video"].astype(float), axis=1))) > 1
+
+
+def _model(propagation=True):
+  config = get_config("vsr_photos", smoke=True)
+  config.model.propagation = propagation
+  variables = vsr.make_model(config).init(jax.random.PRNGKey(0), jnp.zeros((1, 5, 8, 8, 3)))
+  return config, variables
+
+
+def _frames_affected(config, variables, t=5, changed=0):
+  """Which output frames change when LR frame `changed` does."""
+  rng = np.random.default_rng(0)
+  lr = rng.random((1, t, 8, 8, 3)).astype(np.float32)
+  other = lr.copy()
+  other[:, changed] = rng.random((8, 8, 3))
+  # A non-zero flow head, so propagation does more than carry features in place.
+  variables = jax.tree.map(lambda a: a + 0.01, variables)
+  model = vsr.make_model(config)
+  a, b = model.apply(variables, jnp.asarray(lr)), model.apply(variables, jnp.asarray(other))
+  return [bool(jnp.any(a[:, i] != b[:, i])) for i in range(t)]
+
+
+def test_propagation_reaches_every_frame_in_both_directions_and_the_baseline_none():
+  config, variables = _model(True)
+  assert all(_frames_affected(config, variables, changed=0))  # Forward pass: frame 0 reaches frame 4.
+  assert all(_frames_affected(config, variables, changed=4))  # Backward pass: frame 4 reaches frame 0.
+  config, variables = _model(False)
+  assert _frames_affected(config, variables, changed=2) == [False, False, True, False, False]
+  assert "FlowEstimator_0" not in str(jax.tree.map(lambda a: a.shape, variables))
+
+
+def test_rolled_scan_equals_the_unrolled_one_and_runs_four_times_longer_sequences():
+  config, variables = _model(True)
+  lr = jnp.asarray(np.random.default_rng(1).integers(0, 256, (2, 24, 8, 12, 3)), jnp.uint8)
+  rolled = vsr.upscale(config, variables, lr)
+  unrolled = vsr.make_model(config).apply(variables, lr.astype(jnp.float32) / 255.0)
+  assert rolled.shape == (2, 24, 32, 48, 3) and rolled.dtype == jnp.uint8
+  np.testing.assert_array_equal(np.asarray(rolled),
+                                np.clip(np.round(np.asarray(unrolled) * 255.0), 0, 255).astype(np.uint8))
+
+
+def test_inference_memory_grows_only_by_low_resolution_features_and_outputs():
+  config, variables = _model(True)
+  temp = {}
+  for t in (6, 24):
+    lr = jax.ShapeDtypeStruct((1, t, 16, 16, 3), jnp.uint8)
+    compiled = jax.jit(lambda v, x: vsr.upscale(config, v, x)).lower(variables, lr).compile()
+    temp[t] = compiled.memory_analysis().temp_size_in_bytes
+  per_frame = (temp[24] - temp[6]) / 18
+  lr_features = 16 * 16 * config.model.width * 4  # One direction's float32 features per frame.
+  hr_activations = 64 * 64 * config.model.width * 4  # What a frame's upsampling holds.
+  assert per_frame <= 2 * lr_features < hr_activations, (temp, per_frame)
+
+
+def test_training_fits_a_batch_and_moves_every_parameter():
+  config = get_config("vsr_photos", smoke=True)
+  config.optim.lr = 3e-3
+  config.train.steps = 60
+  arrays = videos.camera_videos("train", 2, 6, seed=0)
+  batch = {k: arrays[k] for k in ("lr_video", "hr_video")}
+  state = vsr.init_state(config, jax.random.PRNGKey(0), None)
+  init = state.params
+  step = jax.jit(lambda s, r: vsr.train_step(config, s, batch, r))
+  losses = []
+  for i in range(60):
+    state, metrics = step(state, jax.random.PRNGKey(i))
+    losses.append(float(metrics["loss"]))
+  assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5]), losses
+  assert all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.any(a != b)), init, state.params)))
+
+
+def test_evaluate_scores_bicubic_with_the_basicsr_protocol():
+  from skimage.color import rgb2ycbcr
+  from skimage.metrics import peak_signal_noise_ratio
+
+  config = get_config("vsr_photos", smoke=True)
+  state = vsr.init_state(config, jax.random.PRNGKey(0), None)
+  scores = vsr.evaluate(config, state, num=3, batch=2)
+  arrays = videos.photo_videos_arrays("test")
+  up = vsr.bicubic(arrays["lr_video"][:3])
+  y = lambda x: rgb2ycbcr(x)[4:-4, 4:-4, 0]  # noqa: E731 (skimage's BT.601 Y, as MATLAB and BasicSR)
+  reference = np.mean([peak_signal_noise_ratio(y(h), y(u), data_range=255)
+                       for h, u in zip(arrays["hr_video"][:3].reshape(-1, 64, 64, 3), up.reshape(-1, 64, 64, 3))])
+  np.testing.assert_allclose(scores["bicubic_psnr"], reference, atol=0.02)
+  assert scores["num_clips"] == 3 and np.isfinite(scores["psnr"])
+
+
+@pytest.mark.xdist_group("vsr_photos")
+def test_cli_upscales_user_videos_of_any_length_and_size(smoke_workdir, tmp_path):
+  workdir = smoke_workdir("vsr_photos")
+  lr = np.random.default_rng(0).integers(0, 256, (2, 9, 12, 20, 3)).astype(np.uint8)
+  cond, out = tmp_path / "lr.npz", tmp_path / "hr.npz"
+  np.savez(cond, lr_video=lr)
+  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  assert result.returncode == 0, result.stderr
+  with np.load(out) as f:
+    assert f["video"].shape == (2, 9, 48, 80, 3) and f["video"].dtype == np.uint8
+  np.savez(cond, lr_video=lr[:, 0])
+  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  assert result.returncode == 2 and "lr_video has shape [2, 12, 20, 3]" in last_line(result.stderr)
