@@ -16,8 +16,10 @@ def pix2pix_config(input_kind, source, image_size, channels, smoke, description)
       seed=0,
       data=dict(source=source, split="train", eval_split="test", image_size=image_size, channels=channels,
                 batch_size=8 if image_size >= 64 else 16),
-      # input: edges | gray (computed from each image in the step); widths: U-Net (stride 2^(len - 1)).
-      model=dict(input=input_kind, widths=[16, 32, 64, 128] if image_size >= 64 else [16, 32, 64],
+      # input: edges | gray (computed from each image in the step); widths: U-Net (stride 2^(len - 1));
+      # residual: output = input + correction (colourisation keeps the grey image's luminance from the start).
+      model=dict(input=input_kind, residual=input_kind == "gray",
+                 widths=[16, 32, 64, 128] if image_size >= 64 else [16, 32, 64],
                  upsample="nearest", d_width=32, d_num_down=3 if image_size >= 64 else 2, spectral_norm=True,
                  l1_weight=100.0, flip=True),
       loss=dict(name="hinge", gp_weight=10.0),

@@ -204,8 +204,8 @@ def evaluate(config, state, num=1000, seed=0, beam_size=None):
   images, labels = arrays["image"][:num], np.asarray(arrays["label"])[:num]
   references = [str(t) for t in np.asarray(arrays["text"])[:num]]
   variables = sampling_variables(state)
-  run = jax.jit(lambda x: generate(config, variables, to_float(x), beam_size))
-  ids = np.concatenate([np.asarray(run(images[i:i + 256])) for i in range(0, len(images), 256)])
+  run = jax.jit(lambda v, x: generate(config, v, to_float(x), beam_size))  # Weights as arguments: no folding.
+  ids = np.concatenate([np.asarray(run(variables, images[i:i + 256])) for i in range(0, len(images), 256)])
   texts = tokenizer(config).decode(ids)
   norm = lambda t: " ".join(words(t))  # As the tokenizer sees it: lower case, no punctuation.
   return {"digit_accuracy": float(np.mean([named_digits(t) == {int(l)} for t, l in zip(texts, labels)])),

@@ -287,10 +287,11 @@ def evaluate(config, state, num=1000, seed=0):
   labels = conditions.pop("labels")
   if config.model.condition == "label":
     conditions["labels"] = labels
-  jitted = jax.jit(lambda rng, c: sample(config, variables, rng, batch, **c))
+  # Weights as arguments, not closure constants: XLA would constant-fold through them (slower compiles).
+  jitted = jax.jit(lambda v, rng, c: sample(config, v, rng, batch, **c))
 
   def sample_fn(rng, n):
     assert n == batch, n
-    return {**jitted(rng, conditions), "labels": labels}
+    return {**jitted(variables, rng, conditions), "labels": labels}
 
   return image_generator_metrics(sample_fn, config, num, seed)

@@ -156,5 +156,6 @@ def evaluate(config, state, num=1000, seed=0):
   from mmgen_jax.metrics.evaluate import image_generator_metrics
 
   variables = sampling_variables(state)
-  return image_generator_metrics(jax.jit(lambda rng, n: sample(config, variables, rng, n), static_argnums=1),
-                                 config, num, seed)
+  # Weights as arguments, not closure constants: XLA would constant-fold through them (slower compiles).
+  jitted = jax.jit(lambda v, rng, n: sample(config, v, rng, n), static_argnums=2)
+  return image_generator_metrics(lambda rng, n: jitted(variables, rng, n), config, num, seed)

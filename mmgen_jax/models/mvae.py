@@ -306,7 +306,9 @@ def cross_modal_coherence(config, variables, num=None, seed=0):
   labels = np.asarray(arrays["label"])[:num]
   conditions = encode_inputs(config, {"image": arrays["image"][:num], "text": arrays["text"][:num],
                                       "audio": arrays["audio"][:num]})
-  run = jax.jit(lambda rng, c, mean: sample(config, variables, rng, num, mean=mean, **c), static_argnums=2)
+  # Weights as arguments, not closure constants: XLA would constant-fold through them (slower compiles).
+  jitted = jax.jit(lambda v, rng, c, mean: sample(config, v, rng, num, mean=mean, **c), static_argnums=3)
+  run = lambda rng, c, mean: jitted(variables, rng, c, mean)  # noqa: E731
   classify = FeatureExtractor("digits", progress=False)
   rng = jax.random.PRNGKey(seed)
   out = {}

@@ -43,15 +43,23 @@ def translation_input(kind, images):
 
 
 class Translator(nn.Module):
-  """input [B, H, W, 1] -> image [B, H, W, channels], both in [-1, 1]."""
+  """input [B, H, W, 1] -> image [B, H, W, channels], both in [-1, 1].
+
+  residual: the output is the input copied to every channel plus the network's correction (clipped to [-1, 1]),
+  for inputs that already carry most of the answer (the grey image in colourisation: the network only adds colour;
+  trained directly, the same network stayed below the grey image's PSNR after 1,000 steps)."""
   channels: int = 3
   widths: tuple = (32, 64, 128, 256)
   upsample: str = "pixel_shuffle"
+  residual: bool = False
 
   @nn.compact
   def __call__(self, x, train=True):
     del train  # GroupNorm only: nothing depends on train mode; the argument keeps the GAN step's convention.
-    return jnp.tanh(UNet(self.channels, self.widths, upsample=self.upsample)(x))
+    y = UNet(self.channels, self.widths, upsample=self.upsample)(x)
+    if self.residual:
+      return jnp.clip(x + y, -1.0, 1.0)
+    return jnp.tanh(y)
 
 
 class ConditionalPatchGAN(nn.Module):
@@ -72,7 +80,9 @@ def stride(config):
 
 
 def make_generator(config):
-  return Translator(channels=config.data.channels, widths=tuple(config.model.widths), upsample=config.model.upsample)
+  m = config.model
+  return Translator(channels=config.data.channels, widths=tuple(m.widths), upsample=m.upsample,
+                    residual=m.get("residual", False))
 
 
 def make_discriminator(config):

@@ -230,8 +230,9 @@ def reconstruct(config, variables, images, batch=256, sample_fn=None):
   """uint8 [N, R, R, C] reconstructions of uint8 images (the VAE's through its posterior mean) in jitted batches;
   `sample_fn` is the family's `sample` (this module's by default)."""
   sample_fn = sample_fn or sample
-  run = jax.jit(lambda x: sample_fn(config, variables, None, x.shape[0], image=x)["images"])
-  return np.concatenate([np.asarray(run(jnp.asarray(images[i:i + batch]))) for i in range(0, len(images), batch)])
+  run = jax.jit(lambda v, x: sample_fn(config, v, None, x.shape[0], image=x)["images"])  # Weights as arguments.
+  return np.concatenate([np.asarray(run(variables, jnp.asarray(images[i:i + batch])))
+                         for i in range(0, len(images), batch)])
 
 
 def evaluate(config, state, num=1000, seed=0):
