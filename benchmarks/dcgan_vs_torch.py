@@ -7,10 +7,16 @@ updated D. Both sides run on the CPU with the same threads, same batch, same dat
 
   pip install -e '.[bench]'    # torch (on this machine: pip install torch==2.13.0 takes the local CPU build)
   python benchmarks/dcgan_vs_torch.py [--batch 64] [--resolutions 32,64] [--steps 30]
+  python benchmarks/dcgan_vs_torch.py --batch 512 --dtype bfloat16 --torch eager,compile   # on a GPU
 
-Prints one JSON line per (framework, resolution): images/s, ms/step, compile/first-step seconds, and the ratio.
+Prints one JSON line per (framework, resolution): images/s, ms/step, compile/first-step seconds, and the ratio. On
+an accelerator with a known peak it also prints the model FLOPs utilisation: XLA's FLOP count of the compiled step
+(`cost_analysis` of the lowered, device-independent HLO: after compilation a GPU's cuDNN convolutions are
+custom calls that count 0 FLOPs) per second over the device's dense peak for the compute dtype. Without torch installed the
+reference rows say so and the JAX rows still print.
 """
 import argparse
+import functools
 import json
 import time
 
@@ -22,6 +28,14 @@ from mmgen_jax.config import apply_overrides, get_config
 from mmgen_jax.models import dcgan
 from mmgen_jax.train import trainer
 
+from zoo_speed import step_flops
+
+
+# Dense peak TFLOP/s by device kind and compute dtype (vendor datasheets, no sparsity).
+PEAK_TFLOPS = {"NVIDIA H100 80GB HBM3": {"bfloat16": 989.4, "float32": 66.9},
+               "NVIDIA H100 PCIe": {"bfloat16": 756.0, "float32": 51.2},
+               "NVIDIA H200": {"bfloat16": 989.4, "float32": 66.9}}
+
 
 def jax_rate(config, batch, steps):
   mesh = parallel.make_mesh(jax.devices()[:1])
@@ -32,19 +46,25 @@ def jax_rate(config, batch, steps):
   step = trainer.make_train_step(dcgan, config, mesh)
   data = parallel.to_global({"image": images}, mesh)
   t = time.perf_counter()
-  state, m = step(state, data)
+  lowered = step.lower(state, data)
+  compiled = lowered.compile()
+  state, m = compiled(state, data)
   jax.block_until_ready(m)
   first = time.perf_counter() - t
+  step = compiled
   t = time.perf_counter()
   for _ in range(steps):
     state, m = step(state, data)
   jax.block_until_ready(m)
-  return (time.perf_counter() - t) / steps, first
+  return (time.perf_counter() - t) / steps, first, step_flops(lowered)
 
 
-def torch_rate(config, batch, steps):
+def torch_rate(config, batch, steps, mode="eager"):
   import torch
   from torch import nn
+
+  device = "cuda" if torch.cuda.is_available() and jax.default_backend() == "gpu" else "cpu"
+  autocast = config.model.compute_dtype == "bfloat16"
 
   m, res = config.model, config.data.image_size
   n = int(np.log2(res)) - 2
@@ -71,30 +91,40 @@ def torch_rate(config, batch, steps):
     layers += [nn.Conv2d(cin, dw * 2 ** i, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
     cin = dw * 2 ** i
   discriminator = nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * 16, 1))
-  generator = Generator()
+  generator, discriminator = Generator().to(device), discriminator.to(device)
   opt_g = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.5, 0.999))
   opt_d = torch.optim.Adam(discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
-  real = torch.rand(batch, 1, res, res) * 2 - 1
+  real = torch.rand(batch, 1, res, res, device=device) * 2 - 1
+  g_fwd, d_fwd = (torch.compile(generator), torch.compile(discriminator)) if mode == "compile" else (generator,
+                                                                                                    discriminator)
 
   def step():
-    fake = generator(torch.randn(batch, z_dim))
-    logits = discriminator(torch.cat([real, fake.detach()]))
-    d_loss = torch.relu(1 - logits[:batch]).mean() + torch.relu(1 + logits[batch:]).mean()
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
+      fake = g_fwd(torch.randn(batch, z_dim, device=device))
+      logits = d_fwd(torch.cat([real, fake.detach()]))
+    d_loss = torch.relu(1 - logits[:batch].float()).mean() + torch.relu(1 + logits[batch:].float()).mean()
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
-    g_loss = -discriminator(fake).mean()
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
+      g_loss = -d_fwd(fake).float().mean()
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
 
+  def sync():
+    if device == "cuda":
+      torch.cuda.synchronize()
+
   t = time.perf_counter()
   step()
+  sync()
   first = time.perf_counter() - t
   t = time.perf_counter()
   for _ in range(steps):
     step()
-  return (time.perf_counter() - t) / steps, first
+  sync()
+  return (time.perf_counter() - t) / steps, first, None
 
 
 def main():
@@ -102,18 +132,42 @@ def main():
   p.add_argument("--batch", type=int, default=64)
   p.add_argument("--resolutions", default="32,64")
   p.add_argument("--steps", type=int, default=30)
+  p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"), help="compute dtype (params fp32)")
+  p.add_argument("--set", action="append", default=[], help="config override, e.g. model.g_width=64")
+  p.add_argument("--torch", default="eager", help="reference modes, comma-separated: eager, compile; '' for none")
   args = p.parse_args()
-  import torch
+  try:
+    import torch
+    threads = torch.get_num_threads()
+  except ImportError:
+    torch, threads = None, None
+  device = jax.devices()[0].device_kind
+  peak = PEAK_TFLOPS.get(device, {}).get(args.dtype)
   for res in map(int, args.resolutions.split(",")):
-    config = apply_overrides(get_config("dcgan_digits"), [f"data.image_size={res}", f"data.batch_size={args.batch}"])
+    config = apply_overrides(get_config("dcgan_digits"), [f"data.image_size={res}", f"data.batch_size={args.batch}",
+                                                          f"model.compute_dtype={args.dtype}", *args.set])
     rows = {}
-    for name, fn in (("mmgen_jax", jax_rate), ("torch_eager", torch_rate)):
-      sec, first = fn(config, args.batch, args.steps)
+    runs = [("mmgen_jax", jax_rate)] + [(f"torch_{mode}", functools.partial(torch_rate, mode=mode))
+                                        for mode in filter(None, args.torch.split(","))]
+    for name, fn in runs:
+      base = {"framework": name, "resolution": res, "batch": args.batch, "dtype": args.dtype, "device": device,
+              "g_width": config.model.g_width, "d_width": config.model.d_width}
+      if name.startswith("torch") and torch is None:
+        print(json.dumps({**base, "skipped": "torch is not installed here (pip install -e '.[bench]')"}))
+        continue
+      sec, first, flops = fn(config, args.batch, args.steps)
       rows[name] = sec
-      print(json.dumps({"framework": name, "resolution": res, "batch": args.batch, "ms_per_step": round(sec * 1e3, 2),
-                        "images_per_s": round(args.batch / sec, 1), "first_step_s": round(first, 2),
-                        "threads": torch.get_num_threads(), "device": "cpu"}))
-    print(json.dumps({"resolution": res, "jax_over_torch": round(rows["torch_eager"] / rows["mmgen_jax"], 3)}))
+      row = {**base, "ms_per_step": round(sec * 1e3, 3), "images_per_s": round(args.batch / sec, 1),
+             "first_step_s": round(first, 2), "torch_threads": threads}
+      if flops:
+        row["step_gflops"] = round(flops / 1e9, 2)
+        row["tflops_per_s"] = round(flops / sec / 1e12, 2)
+        if peak:
+          row["mfu"] = round(flops / sec / 1e12 / peak, 4)
+      print(json.dumps(row), flush=True)
+    for name in rows:
+      if name != "mmgen_jax":
+        print(json.dumps({"resolution": res, f"jax_over_{name}": round(rows[name] / rows["mmgen_jax"], 3)}))
 
 
 if __name__ == "__main__":

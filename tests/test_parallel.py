@@ -12,7 +12,8 @@ WORKER = os.path.join(REPO, "tests", "parallel_worker.py")
 
 
 def _run(out, *args, devices=1):
-  env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+  flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+  env = {**os.environ, "XLA_FLAGS": flags}
   return subprocess.Popen([sys.executable, WORKER, str(out), *map(str, args)], cwd=REPO, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -1,0 +1,139 @@
+"""Train-step and sampler speed of every zoo config (full size, not smoke) on this machine's first device.
+
+  python benchmarks/zoo_speed.py [--configs dcgan_digits,vae_digits] [--steps 10] [--set model.compute_dtype=bfloat16]
+  python benchmarks/zoo_speed.py --dump-batches DIR    # save one real batch per config (for a machine without
+                                                       # scikit-learn / scikit-image, e.g. a GPU image)
+  python benchmarks/zoo_speed.py --batches DIR         # time on those saved batches
+
+Per config, one JSON line: init and train-step compile seconds (lower + compile, measured apart from running), step
+milliseconds and images/s at the config's batch size, and the jitted sampler's compile seconds, batch-1 latency and
+batch-256 throughput. Everything runs on one device, on a batch drawn once from the config's own dataset.
+"""
+import argparse
+import functools
+import json
+import os
+import time
+
+import jax
+import numpy as np
+
+from mmgen_jax import parallel
+from mmgen_jax.config import Config, apply_overrides, get_config, list_configs
+from mmgen_jax.data import host_batches, open_source
+from mmgen_jax.errors import UserError
+from mmgen_jax.models import get_family
+from mmgen_jax.train import trainer
+
+
+def real_batch(config, family):
+  """One training batch of the config's dataset (encoded as the trainer encodes it), and the prepared config."""
+  d = config.data
+  source = open_source(d.source, d.split, d.image_size, d.channels)
+  if hasattr(family, "prepare_config"):
+    config = family.prepare_config(config, source)
+  batch = next(host_batches(source, d.batch_size, config.seed, features=family.input_features(config)))
+  return config, getattr(family, "encode_inputs", lambda c, a: a)(config, batch)
+
+
+def step_flops(lowered):
+  """XLA's count of floating-point operations in one call of a lowered (not yet compiled) function, or None.
+
+  The count is read before compilation: once compiled for a GPU, convolutions are cuDNN custom calls that XLA counts
+  as 0 FLOPs."""
+  cost = lowered.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return (cost or {}).get("flops")
+
+
+def timed(fn, *args):
+  t = time.perf_counter()
+  out = jax.block_until_ready(fn(*args))
+  return out, time.perf_counter() - t
+
+
+def compile_seconds(jitted, *args):
+  """(lowered, compiled, seconds to lower and compile)."""
+  t = time.perf_counter()
+  lowered = jitted.lower(*args)
+  compiled = lowered.compile()
+  return lowered, compiled, time.perf_counter() - t
+
+
+def bench_config(name, config, family, batch, steps):
+  mesh = parallel.make_mesh(jax.devices()[:1])
+  init, _ = trainer.build_state(family, config, mesh, batch)
+  rng = jax.random.PRNGKey(config.seed)
+  init_jit = jax.jit(functools.partial(family.init_state, config),
+                     compiler_options=trainer._INIT_COMPILER_OPTIONS.get(jax.default_backend()))
+  _, _, init_compile = compile_seconds(init_jit, rng, batch)
+  state = init()
+  step = trainer.make_train_step(family, config, mesh)
+  data = parallel.to_global(batch, mesh)
+  step_lowered, step_c, step_compile = compile_seconds(step, state, data)
+  state, m = step_c(state, data)  # Warm-up (first-run allocations), not timed.
+  jax.block_until_ready(m)
+  t = time.perf_counter()
+  for _ in range(steps):
+    state, m = step_c(state, data)
+  jax.block_until_ready(m)
+  step_s = (time.perf_counter() - t) / steps
+  flops = step_flops(step_lowered)
+  row = {"config": name, "family": config.family, "batch": config.data.batch_size,
+         "init_compile_s": round(init_compile, 2), "step_compile_s": round(step_compile, 2),
+         "step_ms": round(step_s * 1e3, 2), "images_per_s": round(config.data.batch_size / step_s, 1),
+         "step_gflops": round(flops / 1e9, 2) if flops else None}
+  variables = family.sampling_variables(state)
+  sample = jax.jit(functools.partial(family.sample, config), static_argnums=2)
+  for n, key in ((1, "sample_b1"), (256, "sample_b256")):
+    _, first = timed(sample, variables, jax.random.PRNGKey(0), n)
+    reps = 10 if n == 1 else 3
+    t = time.perf_counter()
+    for i in range(reps):
+      out = sample(variables, jax.random.PRNGKey(i + 1), n)
+    jax.block_until_ready(out)
+    per = (time.perf_counter() - t) / reps
+    row[key + "_first_s"] = round(first, 2)
+    row[key + ("_ms" if n == 1 else "_per_s")] = round(per * 1e3, 2) if n == 1 else round(n / per, 1)
+  return row
+
+
+def main():
+  p = argparse.ArgumentParser()
+  p.add_argument("--configs", default=",".join(list_configs()))
+  p.add_argument("--steps", type=int, default=10)
+  p.add_argument("--set", action="append", default=[], help="override applied to every config, e.g. data.batch_size=64")
+  p.add_argument("--dump-batches", help="write DIR/CONFIG.npz (one real batch) and exit")
+  p.add_argument("--batches", help="read DIR/CONFIG.npz instead of opening the datasets")
+  args = p.parse_args()
+  device = jax.devices()[0].device_kind
+  for name in args.configs.split(","):
+    config = get_config(name)
+    family = get_family(config.family)
+    try:
+      if args.batches:
+        saved = np.load(os.path.join(args.batches, f"{name}.npz"))
+        config = Config(json.loads(str(saved["__config__"])))
+        batch = {k: saved[k] for k in saved.files if k != "__config__"}
+      apply_overrides(config, [s for s in args.set if s.split("=")[0] in _keys(config)])
+      if not args.batches:
+        config, batch = real_batch(config, family)
+    except (UserError, FileNotFoundError) as e:
+      print(json.dumps({"config": name, "skipped": str(e).splitlines()[0]}), flush=True)
+      continue
+    if args.dump_batches:
+      os.makedirs(args.dump_batches, exist_ok=True)
+      np.savez(os.path.join(args.dump_batches, f"{name}.npz"), __config__=json.dumps(config.to_dict()), **batch)
+      continue
+    print(json.dumps({**bench_config(name, config, family, batch, args.steps), "device": device}), flush=True)
+
+
+def _keys(config, prefix=""):
+  out = set()
+  for k, v in config.items():
+    out |= _keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}"}
+  return out
+
+
+if __name__ == "__main__":
+  main()
