@@ -11,8 +11,8 @@ updated D. Both sides run on the CPU with the same threads, same batch, same dat
 
 Prints one JSON line per (framework, resolution): images/s, ms/step, compile/first-step seconds, and the ratio. On
 an accelerator with a known peak it also prints the model FLOPs utilisation: XLA's FLOP count of the compiled step
-(`cost_analysis` of the lowered, device-independent HLO: after compilation a GPU's cuDNN convolutions are
-custom calls that count 0 FLOPs) per second over the device's dense peak for the compute dtype. Without torch installed the
+(`cost_analysis` of the step lowered for the CPU: a GPU's compiled cuDNN convolutions count 0 FLOPs) per
+second over the device's dense peak for the compute dtype. Without torch installed the
 reference rows say so and the JAX rows still print.
 """
 import argparse
@@ -28,7 +28,7 @@ from mmgen_jax.config import apply_overrides, get_config
 from mmgen_jax.models import dcgan
 from mmgen_jax.train import trainer
 
-from zoo_speed import step_flops
+from zoo_speed import train_step_flops
 
 
 # Dense peak TFLOP/s by device kind and compute dtype (vendor datasheets, no sparsity).
@@ -56,7 +56,7 @@ def jax_rate(config, batch, steps):
   for _ in range(steps):
     state, m = step(state, data)
   jax.block_until_ready(m)
-  return (time.perf_counter() - t) / steps, first, step_flops(lowered)
+  return (time.perf_counter() - t) / steps, first, train_step_flops(dcgan, config, state, data)
 
 
 def torch_rate(config, batch, steps, mode="eager"):

@@ -36,12 +36,14 @@ def real_batch(config, family):
   return config, getattr(family, "encode_inputs", lambda c, a: a)(config, batch)
 
 
-def step_flops(lowered):
-  """XLA's count of floating-point operations in one call of a lowered (not yet compiled) function, or None.
+def train_step_flops(family, config, state, batch):
+  """XLA's count of floating-point operations in one train step, read from the step lowered for the CPU.
 
-  The count is read before compilation: once compiled for a GPU, convolutions are cuDNN custom calls that XLA counts
-  as 0 FLOPs."""
-  cost = lowered.cost_analysis()
+  Device-independent on purpose: once compiled for a GPU, convolutions are cuDNN custom calls that XLA's cost
+  analysis counts as 0 FLOPs (and the GPU's lowered module reports none)."""
+  step = trainer.make_train_step(family, config, parallel.make_mesh(jax.devices("cpu")[:1]))
+  spec = lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype)
+  cost = step.lower(jax.tree.map(spec, state), jax.tree.map(spec, batch)).cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return (cost or {}).get("flops")
 
@@ -70,7 +72,7 @@ def bench_config(name, config, family, batch, steps):
   state = init()
   step = trainer.make_train_step(family, config, mesh)
   data = parallel.to_global(batch, mesh)
-  step_lowered, step_c, step_compile = compile_seconds(step, state, data)
+  _, step_c, step_compile = compile_seconds(step, state, data)
   state, m = step_c(state, data)  # Warm-up (first-run allocations), not timed.
   jax.block_until_ready(m)
   t = time.perf_counter()
@@ -78,7 +80,7 @@ def bench_config(name, config, family, batch, steps):
     state, m = step_c(state, data)
   jax.block_until_ready(m)
   step_s = (time.perf_counter() - t) / steps
-  flops = step_flops(step_lowered)
+  flops = train_step_flops(family, config, state, batch)
   row = {"config": name, "family": config.family, "batch": config.data.batch_size,
          "init_compile_s": round(init_compile, 2), "step_compile_s": round(step_compile, 2),
          "step_ms": round(step_s * 1e3, 2), "images_per_s": round(config.data.batch_size / step_s, 1),

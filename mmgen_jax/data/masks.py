@@ -72,20 +72,21 @@ def stroke_mask(rng, h, w, coverage=COVERAGE):
 
 
 def random_masks(rng, n, h, w, kind="mixed"):
-  """float [n, h, w, 1], 1 = missing. kind: 'rectangles', 'strokes', or 'mixed' (each mask either, evenly)."""
+  """float [n, h, w, 1], 1 = missing. kind: 'rectangles', 'strokes', or 'mixed' (n // 2 strokes and the rest
+  rectangles, in random order: each mask is drawn once, of one kind)."""
   if kind not in KINDS:
     raise UserError(f"mask kind {kind!r} is not one of {', '.join(KINDS)} or folder:PATH: set --set "
                     f"data.masks=mixed")
-  k_kind, k_masks = jax.random.split(rng)
+  k_order, k_masks = jax.random.split(rng)
   keys = jax.random.split(k_masks, n)
-  if kind == "rectangles":
-    return jax.vmap(lambda k: rectangle_mask(k, h, w))(keys)
-  strokes = jax.vmap(lambda k: stroke_mask(k, h, w))(keys)
-  if kind == "strokes":
-    return strokes
-  rects = jax.vmap(lambda k: rectangle_mask(k, h, w))(keys)
-  use_strokes = jax.random.bernoulli(k_kind, 0.5, (n, 1, 1, 1))
-  return jnp.where(use_strokes, strokes, rects)
+  num_strokes = {"rectangles": 0, "strokes": n, "mixed": n // 2}[kind]
+  parts = []
+  if num_strokes:
+    parts.append(jax.vmap(lambda k: stroke_mask(k, h, w))(keys[:num_strokes]))
+  if num_strokes < n:
+    parts.append(jax.vmap(lambda k: rectangle_mask(k, h, w))(keys[num_strokes:]))
+  masks = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
+  return jax.random.permutation(k_order, masks) if kind == "mixed" else masks
 
 
 @functools.lru_cache(maxsize=4)

@@ -23,6 +23,15 @@ class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder):
       yield int(i), {name: values[k] for name, values in arrays.items()}
 
 
+def _image_features(size, channels, extra=None):
+  """An `image` [size, size, channels] with its example `id`, and any extra features."""
+  return tfds.features.FeaturesDict({
+      "image": tfds.features.Image(shape=(size, size, channels)),
+      "id": tfds.features.Scalar(dtype=np.int64),
+      **(extra or {}),
+  })
+
+
 def _clip_features(channels, extra=None):
   s, t = clips.SIZE, clips.CONTEXT_FRAMES
   # Raw tensors, not PNG-encoded video: preparing and reading thousands of small clips stays fast.
@@ -92,11 +101,7 @@ class MmgenPhotos(_EmbeddedBuilder):
 
   def _info(self):
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(photos.PATCH, photos.PATCH, 3)),
-            "source": tfds.features.Scalar(dtype=np.int64),
-            "id": tfds.features.Scalar(dtype=np.int64),
-        }),
+        features=_image_features(photos.PATCH, 3, {"source": tfds.features.Scalar(dtype=np.int64)}),
         description=__doc__)
 
 
@@ -108,11 +113,7 @@ class MmgenFaces(_EmbeddedBuilder):
 
   def _info(self):
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=(faces.SIZE, faces.SIZE, 1)),
-            "id": tfds.features.Scalar(dtype=np.int64),
-        }),
-        description=__doc__)
+        features=_image_features(faces.SIZE, 1), description=__doc__)
 
 
 class MmgenPhotoVideos(_EmbeddedBuilder):

@@ -7,6 +7,29 @@ import numpy as np
 from mmgen_jax.errors import UserError
 
 
+def stride(config):
+  """Input sides must be multiples of this: one halving per U-Net width (config.model.widths) after the first."""
+  return 2 ** (len(config.model.widths) - 1)
+
+
+def init_gan_state(config, rng, generator, g_inputs, discriminator, d_inputs):
+  """A GANState from generator.init(*g_inputs) and discriminator.init(*d_inputs, train=False), with the Adam
+  optimizers and EMA of config.optim / config.ema; first checks data.image_size against the U-Net's stride."""
+  from mmgen_jax.models.dcgan import make_optimizer
+  from mmgen_jax.state import GANState
+
+  d, o = config.data, config.optim
+  if d.image_size % stride(config):
+    raise UserError(f"data.image_size={d.image_size} must be a multiple of {stride(config)} for "
+                    f"{len(config.model.widths)} U-Net widths")
+  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
+  return GANState.create(
+      rng=state_rng, g_variables=generator.init(g_rng, *g_inputs),
+      d_variables=discriminator.init(d_rng, *d_inputs, train=False),
+      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
+      ema_start_step=config.ema.start_step)
+
+
 def random_flip(rng, images):
   """Each image of float [B, H, W, C] mirrored left-right with probability 1/2 (the photos' only augmentation)."""
   flip = jax.random.bernoulli(rng, 0.5, (images.shape[0], 1, 1, 1))

@@ -20,10 +20,10 @@ from mmgen_jax.data.masks import mask_sampler, random_masks
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.fill import pyramid_fill
 from mmgen_jax.layers.unet import UNet
-from mmgen_jax.models._image_to_image import batched, check_images, image_metrics, panels, random_flip
-from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
+from mmgen_jax.models._image_to_image import (batched, check_images, image_metrics, init_gan_state, panels,
+                                              random_flip, stride)
+from mmgen_jax.models.dcgan import to_float, to_uint8
 from mmgen_jax.models.pix2pix import ConditionalPatchGAN
-from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 
 EVAL_MASK_SEED = 1234  # The evaluation masks: fixed, so every run and the benchmark fill the same holes.
@@ -55,10 +55,6 @@ def composite(fill, image, mask):
   return jnp.where(mask > 0.5, fill, image)
 
 
-def stride(config):
-  return 2 ** (len(config.model.widths) - 1)
-
-
 def make_generator(config):
   m = config.model
   return Inpainter(channels=config.data.channels, widths=tuple(m.widths), dilations=tuple(m.dilations),
@@ -75,20 +71,13 @@ def input_features(config):
 
 
 def init_state(config, rng, example_batch):
+  """A GANState; shapes from config.data (image_size, channels)."""
   del example_batch
-  d, o = config.data, config.optim
-  if d.image_size % stride(config):
-    raise UserError(f"data.image_size={d.image_size} must be a multiple of {stride(config)} for "
-                    f"{len(config.model.widths)} U-Net widths")
+  d = config.data
   mask_sampler(d.masks, d.image_size, d.image_size)  # A bad data.masks fails here, before any compilation.
-  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
   image = jnp.zeros((1, d.image_size, d.image_size, d.channels))
   mask = jnp.zeros(image.shape[:3] + (1,))
-  return GANState.create(
-      rng=state_rng, g_variables=make_generator(config).init(g_rng, image, mask),
-      d_variables=make_discriminator(config).init(d_rng, image, mask, train=False),
-      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
-      ema_start_step=config.ema.start_step)
+  return init_gan_state(config, rng, make_generator(config), (image, mask), make_discriminator(config), (image, mask))
 
 
 def train_step(config, state, batch, rng):

@@ -21,9 +21,9 @@ from mmgen_jax.errors import UserError
 from mmgen_jax.layers.image_features import sobel, to_gray
 from mmgen_jax.layers.patch_gan import patch_logits
 from mmgen_jax.layers.unet import UNet
-from mmgen_jax.models._image_to_image import batched, check_images, image_metrics, panels, random_flip
-from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
-from mmgen_jax.state import GANState
+from mmgen_jax.models._image_to_image import (batched, check_images, image_metrics, init_gan_state, panels,
+                                              random_flip, stride)
+from mmgen_jax.models.dcgan import to_float, to_uint8
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 
 INPUTS = ("edges", "gray")
@@ -38,8 +38,13 @@ def translation_input(kind, images):
   elif kind == "edges":
     x = jnp.clip(sobel(gray) * EDGE_GAIN, 0.0, 1.0)
   else:
-    raise UserError(f"model.input={kind!r} is not one of {', '.join(INPUTS)}: set --set model.input=edges")
+    check_input(kind)
   return x * 2.0 - 1.0
+
+
+def check_input(kind):
+  if kind not in INPUTS:
+    raise UserError(f"model.input={kind!r} is not one of {', '.join(INPUTS)}: set --set model.input=edges")
 
 
 class Translator(nn.Module):
@@ -74,11 +79,6 @@ class ConditionalPatchGAN(nn.Module):
     return patch_logits(x, self.width, train, self.num_down, self.spectral_norm)
 
 
-def stride(config):
-  """Input sides must be multiples of this (one halving per U-Net width after the first)."""
-  return 2 ** (len(config.model.widths) - 1)
-
-
 def make_generator(config):
   m = config.model
   return Translator(channels=config.data.channels, widths=tuple(m.widths), upsample=m.upsample,
@@ -98,21 +98,11 @@ def input_features(config):
 def init_state(config, rng, example_batch):
   """A GANState; shapes from config.data (image_size, channels)."""
   del example_batch
-  d, o = config.data, config.optim
-  if config.model.input not in INPUTS:
-    raise UserError(f"model.input={config.model.input!r} is not one of {', '.join(INPUTS)}: set --set "
-                    f"model.input=edges")
-  if d.image_size % stride(config):
-    raise UserError(f"data.image_size={d.image_size} must be a multiple of {stride(config)} for "
-                    f"{len(config.model.widths)} U-Net widths")
-  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
+  d = config.data
+  check_input(config.model.input)
   image = jnp.zeros((1, d.image_size, d.image_size, d.channels))
   source = jnp.zeros(image.shape[:3] + (1,))
-  return GANState.create(
-      rng=state_rng, g_variables=make_generator(config).init(g_rng, source),
-      d_variables=make_discriminator(config).init(d_rng, image, source, train=False),
-      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
-      ema_start_step=config.ema.start_step)
+  return init_gan_state(config, rng, make_generator(config), (source,), make_discriminator(config), (image, source))
 
 
 def train_step(config, state, batch, rng):

@@ -21,6 +21,8 @@ Discriminator (`ConditionalPatchDiscriminator`): a PatchGAN over the frame stack
 frames and the still, as channels) -> logits [B, H/4, W/4], one per patch, spectrally normalised. Losses: hinge (or
 any `train/losses.py` GAN loss) + `model.l1_weight` x L1 to the true next frame (Isola et al. 2017).
 """
+import itertools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -33,7 +35,7 @@ from mmgen_jax.layers.patch_gan import patch_logits
 from mmgen_jax.layers.updown import Upsample2x
 from mmgen_jax.layers.video import FeaturePyramid, VideoEncoder, stack_frames_with
 from mmgen_jax.layers.warp import warp
-from mmgen_jax.models._image_to_image import image_metrics, pad_to
+from mmgen_jax.models._image_to_image import batched, image_metrics
 from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
@@ -243,14 +245,13 @@ def evaluate(config, state, num=None, seed=0, batch=256):
   # Weights as arguments, not closure constants: XLA constant-folds the ConvLSTM's first step through them
   # (seconds of compile per evaluation, measured).
   generate = jax.jit(lambda v, rng, video, image: sample(config, v, rng, batch, video=video, image=image)["images"])
-  jitted = lambda rng, video, image: generate(variables, rng, video, image)
-  rng = jax.random.PRNGKey(seed)
+  rng, chunk = jax.random.PRNGKey(seed), itertools.count()
+  # Each chunk's noise: the seed folded with the chunk's first clip index.
+  frames = batched(lambda video, image: {"frames": generate(variables, jax.random.fold_in(rng, next(chunk) * batch),
+                                                            video, image)},
+                   {"video": clips["video"], "image": clips["image"]}, batch)["frames"]
   n = len(clips["target"])
-  frames = []
-  for start in range(0, n, batch):
-    video, image = (pad_to(clips[k][start:start + batch], batch) for k in ("video", "image"))
-    frames.append(np.asarray(jitted(jax.random.fold_in(rng, start), video, image))[:min(batch, n - start)])
-  scores = image_metrics(np.concatenate(frames), clips["target"])
+  scores = image_metrics(frames, clips["target"])
   baseline = image_metrics(clips["video"][:, -1], clips["target"])
   return {**scores, "copy_last_psnr": baseline["psnr"], "copy_last_ssim": baseline["ssim"], "num_clips": n}
 

@@ -11,7 +11,8 @@ arrays; applied to every batch here and to the conditions in `Sampler.sample`) a
   `data`; the step's rng is `fold_in(state.rng, state.step)`, so a resumed run repeats an uninterrupted one exactly;
 - syncs with the host only every `log_every` steps (metrics) and at checkpoints, where it also checks every loss of
   every step since the last check for NaN/inf before anything is saved;
-- writes `metrics.jsonl`, TensorBoard scalars, sample grids (and texts) and async checkpoints; SIGTERM/SIGINT save and exit.
+- writes `metrics.jsonl` (losses, steps/s, images/s, and `input_wait`: the fraction of the window's wall time the
+  loop spent blocked on the input pipeline), TensorBoard scalars, sample grids (and texts) and async checkpoints; SIGTERM/SIGINT save and exit.
 """
 import functools
 import os
@@ -163,7 +164,7 @@ def train(config, workdir, family, resume=None, progress=True):
 
   pending = []
   saved_step = start if ckpt.steps() else None
-  tick, tick_step = time.time(), start
+  tick, tick_step = time.perf_counter(), start
 
   def verify():
     nonlocal pending
@@ -184,8 +185,12 @@ def train(config, workdir, family, resume=None, progress=True):
 
   with _StopRequest() as stop, tqdm.tqdm(total=t.steps, initial=start, disable=not (progress and is_main),
                                          desc=config.family, dynamic_ncols=True) as bar:
+    waited = 0.0  # Seconds this window spent blocked on the input pipeline (logged as a fraction of the window).
     for step in range(start + 1, t.steps + 1):
-      state, metrics = train_step(state, next(data))
+      before = time.perf_counter()
+      batch = next(data)
+      waited += time.perf_counter() - before
+      state, metrics = train_step(state, batch)
       pending.append((step, metrics))
       bar.update(1)
       last = step == t.steps
@@ -193,10 +198,12 @@ def train(config, workdir, family, resume=None, progress=True):
         window = pending
         verify()
         means = {k: float(np.mean([m[k] for _, m in jax.device_get(window)])) for k in window[0][1]}
-        now = time.time()
+        now = time.perf_counter()
         rate = (step - tick_step) / max(now - tick, 1e-9)
-        tick, tick_step = now, step
-        writer.write(step, {**means, "steps_per_s": rate, "images_per_s": rate * d.batch_size})
+        input_wait = waited / max(now - tick, 1e-9)
+        tick, tick_step, waited = now, step, 0.0
+        writer.write(step, {**means, "steps_per_s": rate, "images_per_s": rate * d.batch_size,
+                            "input_wait": input_wait})
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
       if is_main and t.sample_every and (step % t.sample_every == 0 or last):
         out = decode(config, jax.device_get(sample(family.sampling_variables(state), grid_rng, t.num_grid)))
