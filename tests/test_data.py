@@ -125,3 +125,20 @@ def test_image_shape_mismatch_names_the_fix():
     open_source("digits", "train", image_size=64, channels=1)
   with pytest.raises(UserError, match=r"--set data.channels=1"):
     open_source("digits", "train", image_size=32, channels=3)
+
+
+def test_processes_preparing_one_embedded_dataset_at_once_all_read_it(tmp_path):
+  """Three processes open `faces` on an empty data dir together: one prepares it, the others wait and read it
+  (a builder made before the lock was released saw no splits: a KeyError on a fresh CI cache)."""
+  import subprocess
+  import sys
+  if not sources.have_tensorflow():
+    pytest.skip("the TFDS path needs TensorFlow")
+  code = "from mmgen_jax.data import open_source; print(open_source('faces', 'test', 32, 1).num_examples)"
+  env = {**os.environ, "MMGEN_DATA_DIR": str(tmp_path)}
+  procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True) for _ in range(3)]
+  for p in procs:
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err[-2000:]
+    assert out.split()[-1] == "20"

@@ -121,8 +121,10 @@ def _embedded_via_tfds(name, split):
   import tensorflow_datasets as tfds
   from mmgen_jax.data import tfds_builders
 
-  builder = tfds_builders.EMBEDDED[name](data_dir=data_dir())
   with file_lock(os.path.join(data_dir(), f".{name}.lock")):
+    # Built under the lock: a builder reads its dataset info from disk when constructed, so one made while another
+    # process was still preparing the files would see no splits (seen with concurrent test workers on a fresh cache).
+    builder = tfds_builders.EMBEDDED[name](data_dir=data_dir())
     builder.download_and_prepare()
   arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
   order = np.argsort(arrays["id"])  # TFDS shuffles on write; ids restore the canonical order.
