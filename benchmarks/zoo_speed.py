@@ -55,24 +55,20 @@ def timed(fn, *args):
 
 
 def compile_seconds(jitted, *args):
-  """(lowered, compiled, seconds to lower and compile)."""
+  """(compiled, seconds to lower and compile)."""
   t = time.perf_counter()
-  lowered = jitted.lower(*args)
-  compiled = lowered.compile()
-  return lowered, compiled, time.perf_counter() - t
+  compiled = jitted.lower(*args).compile()
+  return compiled, time.perf_counter() - t
 
 
 def bench_config(name, config, family, batch, steps):
   mesh = parallel.make_mesh(jax.devices()[:1])
-  init, _ = trainer.build_state(family, config, mesh, batch)
   rng = jax.random.PRNGKey(config.seed)
-  init_jit = jax.jit(functools.partial(family.init_state, config),
-                     compiler_options=trainer._INIT_COMPILER_OPTIONS.get(jax.default_backend()))
-  _, _, init_compile = compile_seconds(init_jit, rng, batch)
-  state = init()
+  init, init_compile = compile_seconds(trainer.make_init(family, config, mesh), rng, batch)
+  state = init(rng, batch)
   step = trainer.make_train_step(family, config, mesh)
   data = parallel.to_global(batch, mesh)
-  _, step_c, step_compile = compile_seconds(step, state, data)
+  step_c, step_compile = compile_seconds(step, state, data)
   state, m = step_c(state, data)  # Warm-up (first-run allocations), not timed.
   jax.block_until_ready(m)
   t = time.perf_counter()
@@ -117,7 +113,8 @@ def main():
         saved = np.load(os.path.join(args.batches, f"{name}.npz"))
         config = Config(json.loads(str(saved["__config__"])))
         batch = {k: saved[k] for k in saved.files if k != "__config__"}
-      apply_overrides(config, [s for s in args.set if s.split("=")[0] in _keys(config)])
+      keys = set(config.flat_keys())
+      apply_overrides(config, [s for s in args.set if s.split("=")[0] in keys])
       if not args.batches:
         config, batch = real_batch(config, family)
     except (UserError, FileNotFoundError) as e:
@@ -128,13 +125,6 @@ def main():
       np.savez(os.path.join(args.dump_batches, f"{name}.npz"), __config__=json.dumps(config.to_dict()), **batch)
       continue
     print(json.dumps({**bench_config(name, config, family, batch, args.steps), "device": device}), flush=True)
-
-
-def _keys(config, prefix=""):
-  out = set()
-  for k, v in config.items():
-    out |= _keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}"}
-  return out
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from mmgen_jax.errors import UserError
+from mmgen_jax.models.dcgan import make_optimizer
+from mmgen_jax.state import GANState
 
 
 def stride(config):
@@ -15,9 +17,6 @@ def stride(config):
 def init_gan_state(config, rng, generator, g_inputs, discriminator, d_inputs):
   """A GANState from generator.init(*g_inputs) and discriminator.init(*d_inputs, train=False), with the Adam
   optimizers and EMA of config.optim / config.ema; first checks data.image_size against the U-Net's stride."""
-  from mmgen_jax.models.dcgan import make_optimizer
-  from mmgen_jax.state import GANState
-
   d, o = config.data, config.optim
   if d.image_size % stride(config):
     raise UserError(f"data.image_size={d.image_size} must be a multiple of {stride(config)} for "

@@ -49,10 +49,15 @@ def make_checkpointer(config, workdir):
 _INIT_COMPILER_OPTIONS = {"cpu": {"xla_backend_optimization_level": 0}}
 
 
+def make_init(family, config, mesh):
+  """jit(rng, example batch) -> the family's initial state, replicated on the mesh."""
+  return jax.jit(functools.partial(family.init_state, config), out_shardings=parallel.replicated(mesh),
+                 compiler_options=_INIT_COMPILER_OPTIONS.get(jax.default_backend()))
+
+
 def build_state(family, config, mesh, example_batch):
   """(init function, abstract state with replicated shardings) for this config on this mesh."""
-  init = jax.jit(functools.partial(family.init_state, config), out_shardings=parallel.replicated(mesh),
-                 compiler_options=_INIT_COMPILER_OPTIONS.get(jax.default_backend()))
+  init = make_init(family, config, mesh)
   rng = jax.random.PRNGKey(config.seed)
   abstract = jax.eval_shape(init, rng, example_batch)
   return (lambda: init(rng, example_batch)), checkpoint.abstract_with_sharding(abstract, parallel.replicated(mesh))
