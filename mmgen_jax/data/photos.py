@@ -11,23 +11,29 @@ import numpy as np
 
 TRAIN_PHOTOS = ("astronaut", "chelsea", "immunohistochemistry", "retina", "hubble_deep_field", "stereo_motorcycle")
 TEST_PHOTOS = ("coffee", "rocket")
+# Real greyscale photographs in the wheel, extra training scenes where colour does not matter (super-resolution is
+# judged on luminance): a cameraman, bricks, grass, gravel, coins, the moon, a clock. Never in any test split.
+GREY_TRAIN_PHOTOS = ("camera", "brick", "grass", "gravel", "coins", "moon", "clock")
 
 
 @functools.lru_cache(maxsize=None)
 def load_photo(name):
-  """float32 [H, W, 3] in [0, 1]: the scikit-image photo `name` (the left view for stereo pairs)."""
+  """float32 [H, W, 3] in [0, 1]: the scikit-image photo `name` (the left view for stereo pairs; a greyscale photo
+  in all three channels)."""
   import skimage.data
 
   image = getattr(skimage.data, name)()
   if isinstance(image, tuple):  # stereo_motorcycle returns (left, right, disparity).
     image = image[0]
+  if image.ndim == 2:
+    image = np.repeat(image[..., None], 3, -1)
   return np.asarray(image[..., :3], np.float32) / 255.0
 
 
-def split_photos(split, short_side=None):
+def split_photos(split, short_side=None, grey=False):
   """The photos of 'train' or 'test' as a list of float32 [H, W, 3], each resized (area-averaged) so its shorter
-  side is `short_side` pixels when given."""
-  names = {"train": TRAIN_PHOTOS, "test": TEST_PHOTOS}.get(split)
+  side is `short_side` pixels when given; `grey` adds GREY_TRAIN_PHOTOS to 'train' (after the colour ones)."""
+  names = {"train": TRAIN_PHOTOS + (GREY_TRAIN_PHOTOS if grey else ()), "test": TEST_PHOTOS}.get(split)
   if names is None:
     raise ValueError(split)
   photos = [load_photo(n) for n in names]

@@ -119,7 +119,7 @@ class MmgenFaces(_EmbeddedBuilder):
 class MmgenPhotoVideos(_EmbeddedBuilder):
   """Low/high-resolution (x4 bicubic) videos of a camera moving over real photographs (`data/videos.py`)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version("2.0.0")  # 2.0.0: greyscale training photos, 3,000 training clips.
   arrays = staticmethod(videos.photo_videos_arrays)
 
   def _info(self):

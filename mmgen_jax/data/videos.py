@@ -3,8 +3,10 @@
 `photo_videos`: T = 6 frame clips of a 64x64 camera sliding over a real photo (area-resized to a 256-pixel short
 side) at 0.5-2.5 px per frame in any direction with a slight zoom, sampled bilinearly at sub-pixel positions
 (`clips.camera_motion_clips`); the low-resolution frames are the x4 bicubic downsampling with antialiasing
-(scikit-image `resize(order=3, anti_aliasing=True)`, the common "BI" degradation). Features: `hr_video` uint8
-[T, 64, 64, 3], `lr_video` uint8 [T, 16, 16, 3], `source` (the photo), `id`. Test clips come from the test photos.
+(scikit-image `resize(order=3, anti_aliasing=True)`). Features: `hr_video` uint8 [T, 64, 64, 3], `lr_video`
+uint8 [T, 16, 16, 3], `source` (the photo), `id`. Test clips come from the test photos (coffee, rocket); training
+clips from the colour training photos and the greyscale ones (`photos.GREY_TRAIN_PHOTOS`): with the six colour
+photos alone a network learnt their textures (+3 dB over bicubic on training clips, +0.7 on held-out ones).
 """
 import numpy as np
 
@@ -12,7 +14,7 @@ FRAMES = 6
 HR_SIZE = 64
 SCALE = 4
 SHORT_SIDE = 256
-NUM_CLIPS = {"train": 1500, "test": 128}
+NUM_CLIPS = {"train": 3000, "test": 128}
 SEED = {"train": 21, "test": 22}
 
 
@@ -31,13 +33,13 @@ def camera_videos(split, num_clips, frames, seed):
   split's photos (any number of frames: the benchmark draws clips 4x longer than training's)."""
   from mmgen_jax.data import clips, photos
 
-  made = clips.camera_motion_clips(photos.split_photos(split, SHORT_SIDE), num_clips, seed, context=frames - 1,
+  made = clips.camera_motion_clips(photos.split_photos(split, SHORT_SIDE, grey=True), num_clips, seed, context=frames - 1,
                                    size=HR_SIZE)
   hr = np.concatenate([made["video"], made["target"][:, None]], 1)
   return {"hr_video": hr, "lr_video": downsample(hr), "source": made["source"]}
 
 
 def photo_videos_arrays(split):
-  """The `photo_videos` examples of 'train' (1,500) or 'test' (128)."""
+  """The `photo_videos` examples of 'train' (3,000) or 'test' (128)."""
   arrays = camera_videos(split, NUM_CLIPS[split], FRAMES, SEED[split])
   return {**arrays, "id": np.arange(NUM_CLIPS[split], dtype=np.int64)}

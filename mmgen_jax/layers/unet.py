@@ -47,6 +47,7 @@ class UNet(nn.Module):
   gated: bool = False
   dilations: tuple = ()
   upsample: str = "pixel_shuffle"
+  zero_output: bool = False  # Zero-initialised last conv: a residual head (e.g. a correction) starts at 0.
 
   @nn.compact
   def __call__(self, x):
@@ -67,4 +68,5 @@ class UNet(nn.Module):
       else:
         x = Upsample2x(width, method=self.upsample)(x)
       x = conv_block(jnp.concatenate([x, skip], -1), width, self.gated)
-    return nn.Conv(self.out_channels, (3, 3))(x)
+    init = nn.initializers.zeros if self.zero_output else nn.linear.default_kernel_init
+    return nn.Conv(self.out_channels, (3, 3), kernel_init=init)(x)

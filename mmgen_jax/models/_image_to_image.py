@@ -1,5 +1,7 @@
 """Helpers shared by the image-to-image families (pix2pix, inpaint): augmentation, batched evaluation with fixed
 shapes, condition checks for fully convolutional models, and viewing panels. Not a family (leading underscore)."""
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,6 +35,17 @@ def random_flip(rng, images):
   """Each image of float [B, H, W, C] mirrored left-right with probability 1/2 (the photos' only augmentation)."""
   flip = jax.random.bernoulli(rng, 0.5, (images.shape[0], 1, 1, 1))
   return jnp.where(flip, images[:, :, ::-1], images)
+
+
+def random_channel_order(rng, *arrays):
+  """The same random order of the last (colour) axis for each example of every array [B, ..., C]: one of the C!
+  permutations per example (teaches structure, not the training photos' colours)."""
+  c = arrays[0].shape[-1]
+  orders = jnp.asarray(list(itertools.permutations(range(c))))
+  order = orders[jax.random.randint(rng, (arrays[0].shape[0],), 0, len(orders))]  # [B, C]
+  shaped = lambda x: order.reshape((x.shape[0],) + (1,) * (x.ndim - 2) + (c,))
+  out = tuple(jnp.take_along_axis(x, shaped(x), axis=-1) for x in arrays)
+  return out if len(out) > 1 else out[0]
 
 
 def pad_to(x, size):

@@ -21,7 +21,7 @@ from mmgen_jax.errors import UserError
 from mmgen_jax.layers.fill import pyramid_fill
 from mmgen_jax.layers.unet import UNet
 from mmgen_jax.models._image_to_image import (batched, check_images, image_metrics, init_gan_state, panels,
-                                              random_flip, stride)
+                                              random_channel_order, random_flip, stride)
 from mmgen_jax.models.dcgan import to_float, to_uint8
 from mmgen_jax.models.pix2pix import ConditionalPatchGAN
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
@@ -46,7 +46,8 @@ class Inpainter(nn.Module):
     del train  # No train-dependent layers.
     guess = pyramid_fill(image * (1.0 - mask), 1.0 - mask)
     x = jnp.concatenate([guess, mask], -1)
-    correction = UNet(self.channels, self.widths, gated=True, dilations=self.dilations, upsample=self.upsample)(x)
+    correction = UNet(self.channels, self.widths, gated=True, dilations=self.dilations, upsample=self.upsample,
+                      zero_output=True)(x)  # Starts as the push-pull fill exactly.
     return guess + correction
 
 
@@ -84,9 +85,10 @@ def train_step(config, state, batch, rng):
   """One D and one G update on batch['image'] (uint8 [B, H, W, C]) with fresh masks (and random flips)."""
   d, m = config.data, config.model
   generator, discriminator = make_generator(config), make_discriminator(config)
-  flip_rng, mask_rng, step_rng = jax.random.split(rng, 3)
+  flip_rng, mask_rng, step_rng, colour_rng = jax.random.split(rng, 4)
   images = to_float(batch["image"])
   images = random_flip(flip_rng, images) if m.flip else images
+  images = random_channel_order(colour_rng, images) if m.get("permute_channels") else images
   masks = mask_sampler(d.masks, images.shape[1], images.shape[2])(mask_rng, images.shape[0])
 
   def generate(g_params):
@@ -103,7 +105,8 @@ def train_step(config, state, batch, rng):
     return m.l1_weight * (m.hole_weight * hole + valid), {"l1_hole": hole, "l1_valid": valid}
 
   return adversarial_step(state, images, generate, discriminate, (images, masks), step_rng,
-                          loss_name=config.loss.name, gp_weight=config.loss.gp_weight, g_extra_loss=reconstruction)
+                          loss_name=config.loss.name, gp_weight=config.loss.gp_weight, g_extra_loss=reconstruction,
+                          g_adv_weight=config.loss.get("adv_weight", 1.0))
 
 
 def sampling_variables(state):

@@ -26,7 +26,7 @@ from mmgen_jax.errors import UserError
 from mmgen_jax.layers.updown import depth_to_space
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics.image import psnr, ssim
-from mmgen_jax.models._image_to_image import batched
+from mmgen_jax.models._image_to_image import batched, random_channel_order
 from mmgen_jax.state import TrainState
 
 SCALE = 4
@@ -77,7 +77,8 @@ class PropagationCell(nn.Module):
 
 class Upsampler(nn.Module):
   """(features [B, h, w, 2 * width] of both directions, frame [B, h, w, 3]) -> [B, 4h, 4w, 3]: pixel shuffle x2 x2
-  (Shi et al. 2016) to a residual over the bicubic upsampling of the frame; uint8 when `quantize`."""
+  (Shi et al. 2016) to a residual over the bicubic upsampling of the frame (zero at initialisation: training starts
+  from bicubic); uint8 when `quantize`."""
   width: int
   quantize: bool = False
 
@@ -87,7 +88,8 @@ class Upsampler(nn.Module):
     x = nn.relu(nn.Conv(self.width, (1, 1), name="fuse")(features))
     for i in range(2):
       x = nn.relu(depth_to_space(nn.Conv(4 * self.width // (i + 1), (3, 3), name=f"up{i}")(x)))
-    out = jax.image.resize(frame, (b, SCALE * h, SCALE * w, c), "bicubic") + nn.Conv(c, (3, 3), name="to_rgb")(x)
+    residual = nn.Conv(c, (3, 3), kernel_init=nn.initializers.zeros, name="to_rgb")(x)
+    out = jax.image.resize(frame, (b, SCALE * h, SCALE * w, c), "bicubic") + residual
     return jnp.clip(jnp.round(out * 255.0), 0, 255).astype(jnp.uint8) if self.quantize else out
 
 
@@ -166,15 +168,36 @@ def charbonnier(x, y, eps=1e-3):
   return jnp.mean(jnp.sqrt((x - y) ** 2 + eps ** 2))
 
 
+AUGMENTATIONS = ("flip", "reverse", "transpose", "permute_channels")
+
+
+def augment(rng, lr, hr, names):
+  """Random per-clip transforms of lr [B, T, h, w, C] and hr [B, T, H, W, C] that keep a valid camera video:
+  'flip' (left-right), 'reverse' (played backwards), 'transpose' (rows <-> columns; square frames only),
+  'permute_channels' (one of the 6 orders of R, G, B: colour is not what super-resolution learns)."""
+  unknown = set(names) - set(AUGMENTATIONS)
+  if unknown:
+    raise UserError(f"data.augment has {sorted(unknown)}; choose from {', '.join(AUGMENTATIONS)}")
+  b = lr.shape[0]
+  keys = dict(zip(AUGMENTATIONS, jax.random.split(rng, len(AUGMENTATIONS))))
+  coin = lambda name: jax.random.bernoulli(keys[name], 0.5, (b, 1, 1, 1, 1))
+  pair = (lr, hr)
+  if "flip" in names:
+    pair = tuple(jnp.where(coin("flip"), x[:, :, :, ::-1], x) for x in pair)
+  if "reverse" in names:
+    pair = tuple(jnp.where(coin("reverse"), x[:, ::-1], x) for x in pair)
+  if "transpose" in names and lr.shape[2] == lr.shape[3]:
+    pair = tuple(jnp.where(coin("transpose"), jnp.swapaxes(x, 2, 3), x) for x in pair)
+  if "permute_channels" in names:
+    pair = random_channel_order(keys["permute_channels"], *pair)
+  return pair
+
+
 def train_step(config, state, batch, rng):
   """One Adam step on the Charbonnier loss of batch['lr_video'] -> batch['hr_video'] (uint8 [B, T, ...]), each clip
-  flipped left-right and/or played backwards at random (both keep it a valid camera motion)."""
+  transformed at random by `augment` (config.data.augment)."""
   lr, hr = batch["lr_video"].astype(jnp.float32) / 255.0, batch["hr_video"].astype(jnp.float32) / 255.0
-  flip_rng, reverse_rng = jax.random.split(rng)
-  flip = jax.random.bernoulli(flip_rng, 0.5, (lr.shape[0], 1, 1, 1, 1))
-  back = jax.random.bernoulli(reverse_rng, 0.5, (lr.shape[0], 1, 1, 1, 1))
-  lr, hr = (jnp.where(flip, x[:, :, :, ::-1], x) for x in (lr, hr))
-  lr, hr = (jnp.where(back, x[:, ::-1], x) for x in (lr, hr))
+  lr, hr = augment(rng, lr, hr, tuple(config.data.get("augment", ("flip", "reverse"))))
   model = make_model(config)
 
   def loss_fn(params):

@@ -11,7 +11,7 @@ from mmgen_jax.train import losses
 
 
 def adversarial_step(state, real, generate, discriminate, condition, rng, *, loss_name, gp_weight=10.0,
-                     separate_passes=False, g_extra_loss=None):
+                     separate_passes=False, g_extra_loss=None, g_adv_weight=1.0):
   """Returns (state, metrics).
 
   real: float [B, H, W, C] in [-1, 1]. generate(g_params) -> (fake [B, H, W, C], new G model state).
@@ -21,6 +21,7 @@ def adversarial_step(state, real, generate, discriminate, condition, rng, *, los
   otherwise one call over [real; fake].
   g_extra_loss(fake) -> (scalar, metrics dict): a term G minimises besides fooling D (e.g. L1 to a target, as in
   pix2pix); its gradient joins D's at the fake before the one pull-back through G.
+  g_adv_weight: the weight of G's adversarial term (D trains regardless; 0 makes G's update reconstruction only).
   """
   b = real.shape[0]
   fake, g_vjp, g_model_state = jax.vjp(generate, state.g_params, has_aux=True)
@@ -45,7 +46,7 @@ def adversarial_step(state, real, generate, discriminate, condition, rng, *, los
   def g_loss_fn(x):
     # D in train mode (as in the D step) but its batch statistics from this pass are discarded.
     logits, _ = discriminate(state.d_params, state.d_model_state, x, condition, True)
-    loss = losses.generator_loss(loss_name, logits)
+    loss = g_adv_weight * losses.generator_loss(loss_name, logits)
     if g_extra_loss is None:
       return loss, {}
     extra, extra_metrics = g_extra_loss(x)
