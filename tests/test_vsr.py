@@ -1,5 +1,7 @@
 """Video super-resolution: LR/HR data, the bidirectional propagation's reach, rolled vs unrolled scans, training,
 memory with sequence length, the sampler on user videos."""
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -137,3 +139,57 @@ def test_cli_upscales_user_videos_of_any_length_and_size(smoke_workdir, tmp_path
   np.savez(cond, lr_video=lr[:, 0])
   result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
   assert result.returncode == 2 and "lr_video has shape [2, 12, 20, 3]" in last_line(result.stderr)
+
+
+def _write_videos(root, lengths, size=(40, 72)):
+  """Videos as subfolders of numbered PNG frames: a pattern that moves one pixel per frame."""
+  from PIL import Image
+
+  base = np.random.default_rng(0).integers(0, 256, (size[0], size[1] + 16, 3), dtype=np.uint8)
+  for v, length in enumerate(lengths):
+    (root / f"clip{v}").mkdir(parents=True)
+    for t in range(length):
+      Image.fromarray(base[:, t:t + size[1]]).save(root / f"clip{v}" / f"{t:04d}.png")
+  return base
+
+
+def test_video_folder_is_cut_into_clips_and_windows(tmp_path):
+  from mmgen_jax.data import open_source
+
+  base = _write_videos(tmp_path, (13, 5))  # 13 frames: two 6-frame clips; 5 frames: too short, skipped.
+  arrays = open_source(f"folder:{tmp_path}", "train", 32, 3, frames=6).arrays
+  # 40x72 frames hold 1x2 windows of 32x32: 2 clips x 2 windows, all from the first video.
+  assert arrays["hr_video"].shape == (4, 6, 32, 32, 3) and arrays["lr_video"].shape == (4, 6, 8, 8, 3)
+  np.testing.assert_array_equal(arrays["source"], [0, 0, 0, 0])
+  np.testing.assert_array_equal(arrays["hr_video"][3, 2], base[:32, 6 + 2 + 32:6 + 2 + 64])  # Clip 2, right.
+  np.testing.assert_array_equal(arrays["lr_video"], videos.downsample(arrays["hr_video"]))
+  with pytest.raises(UserError, match="no video with 24 frames"):
+    open_source(f"folder:{tmp_path}", "train", 32, 3, frames=24)
+
+
+def test_trains_and_samples_on_a_video_folder(tmp_path):
+  from mmgen_jax.models import get_family
+  from mmgen_jax.train.trainer import train
+
+  _write_videos(tmp_path / "videos", (12, 12))
+  config = get_config("vsr_photos", smoke=True)
+  config.data.update(source=f"folder:{tmp_path / 'videos'}", eval_split="train", image_size=32)
+  train(config, str(tmp_path / "run"), get_family("vsr"), progress=False)
+  assert sorted(os.listdir(tmp_path / "run" / "samples"))  # The sample grid came from the folder's clips.
+
+
+def test_adversarial_variant_trains_both_networks_and_samples():
+  config = get_config("vsr_photos", smoke=True)
+  config.loss.update(adv_weight=0.01, d_width=8)
+  arrays = videos.camera_videos("train", 2, 6, seed=0)
+  batch = {k: arrays[k] for k in ("lr_video", "hr_video")}
+  state = vsr.init_state(config, jax.random.PRNGKey(0), None)
+  before = state
+  step = jax.jit(lambda s, r: vsr.train_step(config, s, batch, r))
+  for i in range(3):  # The zero-initialised head moves first; the layers before it from the second step.
+    state, metrics = step(state, jax.random.PRNGKey(i))
+  assert {"d_loss", "g_adv_loss", "loss", "psnr"} <= set(metrics)
+  for old, new in ((before.g_params, state.g_params), (before.d_params, state.d_params)):
+    assert all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.any(a != b)), old, new)))
+  out = vsr.sample(config, vsr.sampling_variables(state), None, 2, lr_video=jnp.asarray(batch["lr_video"]))
+  assert out["video"].shape == (2, 6, 64, 64, 3)

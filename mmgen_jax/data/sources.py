@@ -64,14 +64,18 @@ class TfdsSource:
   split: str
 
 
-def open_source(spec, split, image_size=None, channels=None):
-  """Opens `spec` ('digits', 'tfds:mnist', 'folder:/path') at `split`; checks image size and channels."""
+def open_source(spec, split, image_size=None, channels=None, frames=None):
+  """Opens `spec` ('digits', 'tfds:mnist', 'folder:/path') at `split`; checks image size and channels.
+
+  frames: set for video families (VSR): a folder is then read as videos (`_read_video_folder`), not images."""
   if spec in EMBEDDED:
     if split not in EMBEDDED_SPLITS:
       raise UserError(f"dataset {spec!r} has no split {split!r}; its splits are {', '.join(EMBEDDED_SPLITS)}")
     source = ArraySource(spec, _embedded_via_tfds(spec, split) if have_tensorflow() else EMBEDDED[spec](split))
   elif spec.startswith("tfds:"):
     return _open_tfds(spec, split)
+  elif spec.startswith("folder:") and frames:
+    source = ArraySource(spec, _read_video_folder(spec[len("folder:"):], frames, image_size))
   elif spec.startswith("folder:"):
     source = ArraySource(spec, _read_folder(spec[len("folder:"):], image_size, channels))
   else:
@@ -82,11 +86,11 @@ def open_source(spec, split, image_size=None, channels=None):
 
 
 @functools.lru_cache(maxsize=8)
-def split_arrays(spec, split, image_size=None, channels=None):
+def split_arrays(spec, split, image_size=None, channels=None, frames=None):
   """All of a split in memory as {feature: array [N, ...]} (a TFDS split is read whole: meant for eval splits).
 
   Cached per process: evaluation and default sampling conditions read the same split many times."""
-  source = open_source(spec, split, image_size, channels)
+  source = open_source(spec, split, image_size, channels, frames)
   if isinstance(source, ArraySource):
     return source.arrays
   import tensorflow_datasets as tfds
@@ -159,36 +163,77 @@ def _open_tfds(spec, split):
   return TfdsSource(spec, builder, split)
 
 
-def _read_folder(path, image_size, channels):
-  """Images under `path` (subfolders = classes, sorted names -> labels 0..K-1), resized to image_size."""
-  from PIL import Image
-
+def _image_files(path, what):
+  """Sorted image files under `path` (recursively); a missing or empty folder is one UserError line."""
   if not os.path.isdir(path):
-    raise UserError(f"image folder {path!r} does not exist: pass folder:PATH with an existing directory")
+    raise UserError(f"{what} folder {path!r} does not exist: pass folder:PATH with an existing directory")
   files = []
   for root, _, names in sorted(os.walk(path)):
     files += [os.path.join(root, n) for n in sorted(names) if n.lower().endswith(IMAGE_EXTENSIONS)]
   if not files:
-    raise UserError(f"image folder {path!r} has no images ({', '.join(IMAGE_EXTENSIONS)}): put images in it or "
-                    f"in one subfolder per class")
-  classes = sorted({os.path.relpath(os.path.dirname(f), path) for f in files})
-  mode = {1: "L", 3: "RGB"}.get(channels or 3, "RGB")
-  images, labels, bad = [], [], []
+    raise UserError(f"{what} folder {path!r} has no images ({', '.join(IMAGE_EXTENSIONS)}): put images in it or "
+                    f"in one subfolder per {'class' if what == 'image' else 'video'}")
+  return files
+
+
+def _read_images(path, files, mode, size=None):
+  """(uint8 arrays [H, W, C] of the readable files, resized to size x size when given; the readable files)."""
+  from PIL import Image
+
+  images, read, bad = [], [], []
   for f in files:
     try:
       with Image.open(f) as im:
         im = im.convert(mode)
-        if image_size:
-          im = im.resize((image_size, image_size), Image.BICUBIC)
+        if size:
+          im = im.resize((size, size), Image.BICUBIC)
         images.append(np.asarray(im, np.uint8).reshape(im.size[1], im.size[0], -1))
-      labels.append(classes.index(os.path.relpath(os.path.dirname(f), path)))
+      read.append(f)
     except (OSError, ValueError):
       bad.append(f)
   if not images:
-    raise UserError(f"image folder {path!r}: none of its {len(files)} image files could be read (first: "
+    raise UserError(f"folder {path!r}: none of its {len(files)} image files could be read (first: "
                     f"{bad[0]}); re-save them as PNG or JPEG")
   if bad:
     warnings.warn(f"skipped {len(bad)} unreadable image(s) in {path}, first: {bad[0]}")
+  return images, read
+
+
+def _read_folder(path, image_size, channels):
+  """Images under `path` (subfolders = classes, sorted names -> labels 0..K-1), resized to image_size."""
+  files = _image_files(path, "image")
+  classes = sorted({os.path.relpath(os.path.dirname(f), path) for f in files})
+  mode = {1: "L", 3: "RGB"}.get(channels or 3, "RGB")
+  images, read = _read_images(path, files, mode, image_size)
+  labels = [classes.index(os.path.relpath(os.path.dirname(f), path)) for f in read]
   if len({im.shape for im in images}) > 1:
     raise UserError(f"image folder {path!r} has images of different sizes: set data.image_size to resize them")
   return {"image": np.stack(images), "label": np.asarray(labels, np.int64)}
+
+
+def _read_video_folder(path, frames, size):
+  """Users' videos for super-resolution: each subfolder of `path` (or `path` itself) is one video, its image files
+  the frames in name order. Each video is cut into clips of `frames` consecutive frames and size x size windows
+  (non-overlapping, whole windows only), and the LR clips made like `photo_videos`' (`videos.downsample`).
+  -> {'hr_video' uint8 [N, frames, size, size, 3], 'lr_video' [N, frames, size/4, size/4, 3], 'source', 'id'}."""
+  from mmgen_jax.data import videos
+
+  files = _image_files(path, "video")
+  by_video = {}
+  for f in files:
+    by_video.setdefault(os.path.dirname(f), []).append(f)
+  clips, source = [], []
+  for i, (folder, names) in enumerate(sorted(by_video.items())):
+    images, _ = _read_images(path, names, "RGB")
+    if len({im.shape for im in images}) > 1:
+      raise UserError(f"video folder {folder!r} has frames of different sizes: give each video's frames one size")
+    cut = videos.cut_clips(np.stack(images), frames, size)
+    clips.append(cut)
+    source += [i] * len(cut)
+  clips = [c for c in clips if len(c)]
+  if not clips:
+    raise UserError(f"video folder {path!r} has no video with {frames} frames of at least {size}x{size} pixels: "
+                    f"add longer videos, or set data.frames / data.image_size lower")
+  hr = np.concatenate(clips)
+  return {"hr_video": hr, "lr_video": videos.downsample(hr), "source": np.asarray(source, np.int64),
+          "id": np.arange(len(hr), dtype=np.int64)}

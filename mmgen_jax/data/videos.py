@@ -28,6 +28,16 @@ def downsample(frames, scale=SCALE):
   return np.clip(np.round(small * 255.0), 0, 255).astype(np.uint8).reshape(lead + (h // scale, w // scale, c))
 
 
+def cut_clips(frames, length, size):
+  """uint8 frames [F, H, W, 3] of one video -> [N, length, size, size, 3]: every run of `length` consecutive frames
+  (non-overlapping) x every size x size window (non-overlapping, row-major); N = 0 when the video is too short or
+  its frames smaller than size."""
+  f, h, w = frames.shape[:3]
+  clips = [frames[t:t + length, y:y + size, x:x + size] for t in range(0, f - length + 1, length)
+           for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
+  return np.stack(clips) if clips else np.zeros((0, length, size, size, frames.shape[-1]), np.uint8)
+
+
 def camera_videos(split, num_clips, frames, seed):
   """{'hr_video' uint8 [N, frames, 64, 64, 3], 'lr_video' uint8 [N, frames, 16, 16, 3], 'source'} over the
   split's photos (any number of frames: the benchmark draws clips 4x longer than training's)."""

@@ -27,7 +27,8 @@ from mmgen_jax.layers.updown import depth_to_space
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics.image import psnr, ssim
 from mmgen_jax.models._image_to_image import batched, random_channel_order
-from mmgen_jax.state import TrainState
+from mmgen_jax.state import GANState, TrainState
+from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 
 SCALE = 4
 
@@ -154,12 +155,33 @@ def input_features(config):
   return ("lr_video", "hr_video")
 
 
+def adversarial(config):
+  """Whether this run is the perceptual variant: Charbonnier + loss.adv_weight x a PatchGAN's hinge term."""
+  return config.get("loss", {}).get("adv_weight", 0.0) > 0
+
+
+def make_discriminator(config):
+  """A conditional PatchGAN over one HR frame and the bicubic upsampling of its LR frame (spectral norm)."""
+  from mmgen_jax.models.pix2pix import ConditionalPatchGAN
+
+  return ConditionalPatchGAN(width=config.loss.d_width, num_down=3, spectral_norm=True)
+
+
 def init_state(config, rng, example_batch):
+  """A TrainState; a GANState (generator = the upscaler) for the adversarial variant."""
   del example_batch
   d = config.data
   init_rng, state_rng = jax.random.split(rng)
+  d_rng = jax.random.fold_in(rng, 1)
   lr = jnp.zeros((1, d.frames, d.image_size // SCALE, d.image_size // SCALE, 3))
-  return TrainState.create(rng=state_rng, variables=make_model(config).init(init_rng, lr), tx=make_optimizer(config),
+  variables = make_model(config).init(init_rng, lr)
+  if adversarial(config):
+    frame = jnp.zeros((1, d.image_size, d.image_size, 3))
+    return GANState.create(rng=state_rng, g_variables=variables,
+                           d_variables=make_discriminator(config).init(d_rng, frame, frame, train=False),
+                           g_tx=make_optimizer(config), d_tx=optax.adam(config.loss.d_lr, b1=0.5, b2=0.999),
+                           ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config),
                            ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
 
 
@@ -199,23 +221,56 @@ def train_step(config, state, batch, rng):
   lr, hr = batch["lr_video"].astype(jnp.float32) / 255.0, batch["hr_video"].astype(jnp.float32) / 255.0
   lr, hr = augment(rng, lr, hr, tuple(config.data.get("augment", ("flip", "reverse"))))
   model = make_model(config)
+  if adversarial(config):
+    return _adversarial_step(config, state, model, lr, hr, rng)
 
   def loss_fn(params):
     out = model.apply({"params": params}, lr)
     return charbonnier(out, hr), out
 
   (loss, out), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  mse = jnp.mean((jnp.clip(out, 0, 1) - hr) ** 2)
-  return state.apply_gradients(grads, state.model_state), {"loss": loss, "psnr": -10.0 * jnp.log10(mse)}
+  return state.apply_gradients(grads, state.model_state), {"loss": loss, "psnr": _psnr(out, hr)}
+
+
+def _psnr(out, hr):
+  return -10.0 * jnp.log10(jnp.mean((jnp.clip(out, 0, 1) - hr) ** 2))
+
+
+def _adversarial_step(config, state, model, lr, hr, rng):
+  """One D and one G update: D tells true HR frames from upscaled ones given the bicubic frame; G minimises
+  Charbonnier + loss.adv_weight x hinge (frames flattened to [B T, H, W, 3] in [-1, 1] for D)."""
+  frames = lambda x: x.reshape((-1,) + x.shape[2:]) * 2.0 - 1.0
+  b, t, h, w, c = lr.shape
+  base = jax.image.resize(lr.reshape(b * t, h, w, c), (b * t, SCALE * h, SCALE * w, c), "bicubic") * 2.0 - 1.0
+
+  def generate(g_params):
+    return frames(model.apply({"params": g_params}, lr)), state.g_model_state
+
+  def discriminate(d_params, model_state, x, condition, train):
+    return apply_with_state(make_discriminator(config), d_params, model_state, x, condition, train=train)
+
+  def reconstruction(fake):
+    out, target = fake * 0.5 + 0.5, hr.reshape(fake.shape)
+    loss = charbonnier(out, target)
+    return loss, {"loss": loss, "psnr": _psnr(out, target)}
+
+  return adversarial_step(state, frames(hr), generate, discriminate, base, rng, loss_name="hinge",
+                          g_extra_loss=reconstruction, g_adv_weight=config.loss.adv_weight)
 
 
 def sampling_variables(state):
-  return state.variables(ema=True)
+  return state.g_variables(ema=True) if isinstance(state, GANState) else state.variables(ema=True)
 
 
 def upscale(config, variables, lr_video):
   """uint8 lr_video [N, T, h, w, 3] -> uint8 [N, T, 4h, 4w, 3], any T, h, w: the passes run as rolled scans."""
   return make_model(config, unroll=False, quantize=True).apply(variables, lr_video.astype(jnp.float32) / 255.0)
+
+
+def eval_arrays(config):
+  """The eval split's {'lr_video', 'hr_video', ...} (a folder:PATH source is read as videos)."""
+  d = config.data
+  return split_arrays(d.source, d.eval_split, d.image_size, d.channels, d.frames)
 
 
 def sample(config, variables, rng, n, lr_video=None):
@@ -224,7 +279,7 @@ def sample(config, variables, rng, n, lr_video=None):
   del rng
   out = {}
   if lr_video is None:
-    arrays = split_arrays(config.data.source, config.data.eval_split)
+    arrays = eval_arrays(config)
     lr_video, out["hr_video"] = jnp.asarray(arrays["lr_video"][:n]), jnp.asarray(arrays["hr_video"][:n])
   if lr_video.ndim != 5 or lr_video.shape[-1] != 3 or not lr_video.shape[0] or not lr_video.shape[1]:
     raise UserError(f"lr_video has shape {list(lr_video.shape)}, expected uint8 [N, T, h, w, 3]")
@@ -265,7 +320,7 @@ def bicubic(lr_video):
 def evaluate(config, state, num=None, seed=0, batch=32):
   """PSNR/SSIM (Y, border 4) of the upscaled eval clips (the first `num`; all by default) and of bicubic."""
   del seed
-  arrays = split_arrays(config.data.source, config.data.eval_split)
+  arrays = eval_arrays(config)
   lr, hr = (np.asarray(arrays[k][:num or None]) for k in ("lr_video", "hr_video"))
   variables = sampling_variables(state)
   run = jax.jit(lambda v, lr_video: {"video": upscale(config, v, lr_video)})  # Weights as arguments: no folding.

@@ -131,7 +131,7 @@ def train(config, workdir, family, resume=None, progress=True):
   is_main = jax.process_index() == 0
   mesh = parallel.make_mesh()
   parallel.check_batch_size(d.batch_size, mesh)
-  source = open_source(d.source, d.split, d.image_size, d.channels)
+  source = open_source(d.source, d.split, d.image_size, d.channels, d.get("frames"))
   if hasattr(family, "prepare_config"):
     config = family.prepare_config(Config(config.to_dict()), source)
   encode = getattr(family, "encode_inputs", lambda config, arrays: arrays)
