@@ -36,6 +36,19 @@ def real_batch(config, family):
   return config, getattr(family, "encode_inputs", lambda c, a: a)(config, batch)
 
 
+def with_prepared_values(config, saved):
+  """The config file's current settings, plus what `prepare_config` filled in when the batch was dumped (values the
+  file leaves empty, e.g. mvae's vocabulary), so a dump does not pin settings changed since."""
+  for key in config.flat_keys():
+    *path, last = key.split(".")
+    node, old = config, saved
+    for part in path:
+      node, old = node[part], old.get(part, {})
+    if node[last] in ([], (), None, "") and last in old:
+      node[last] = old[last]
+  return config
+
+
 def train_step_flops(family, config, state, batch):
   """XLA's count of floating-point operations in one train step, read from the step lowered for the CPU.
 
@@ -111,7 +124,7 @@ def main():
     try:
       if args.batches:
         saved = np.load(os.path.join(args.batches, f"{name}.npz"))
-        config = Config(json.loads(str(saved["__config__"])))
+        config = with_prepared_values(config, Config(json.loads(str(saved["__config__"]))))
         batch = {k: saved[k] for k in saved.files if k != "__config__"}
       keys = set(config.flat_keys())
       apply_overrides(config, [s for s in args.set if s.split("=")[0] in keys])
