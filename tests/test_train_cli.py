@@ -120,3 +120,14 @@ def test_bad_input_is_one_line(tmp_path, args, expected):
   assert r.returncode == 2, r.stderr
   assert "Traceback" not in r.stderr
   assert last_line(r.stderr).startswith("error: ") and expected in last_line(r.stderr)
+
+
+def test_cli_keeps_compiled_programs_in_the_cache_dir_unless_told_otherwise(tmp_path):
+  code = ("import jax; from mmgen_jax.cli import enable_compilation_cache; enable_compilation_cache(); "
+          "print(jax.config.jax_compilation_cache_dir)")
+  env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+  run = lambda extra: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                                     env={**env, "MMGEN_CACHE_DIR": str(tmp_path), **extra}).stdout.strip()
+  assert run({}) == str(tmp_path / "xla")
+  assert run({"JAX_COMPILATION_CACHE_DIR": str(tmp_path / "mine")}) == str(tmp_path / "mine")  # JAX's own wins
+  assert run({"MMGEN_XLA_CACHE": "0"}) == "None"
