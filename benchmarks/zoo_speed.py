@@ -29,7 +29,7 @@ from mmgen_jax.train import trainer
 def real_batch(config, family):
   """One training batch of the config's dataset (encoded as the trainer encodes it), and the prepared config."""
   d = config.data
-  source = open_source(d.source, d.split, d.image_size, d.channels)
+  source = open_source(d.source, d.split, d.image_size, d.channels, d.get("frames"))  # As the trainer opens it.
   if hasattr(family, "prepare_config"):
     config = family.prepare_config(config, source)
   batch = next(host_batches(source, d.batch_size, config.seed, features=family.input_features(config)))
