@@ -8,7 +8,7 @@ output, random rectangles and brush strokes covering 10-50% of each 64x64 patch.
 from mmgen_jax.config import Config
 
 
-def inpaint_config(source, image_size, channels, smoke, description):
+def inpaint_config(source, image_size, channels, smoke, description, fill="push_pull"):
   """The inpainting settings shared by the inpainting configs."""
   config = Config(
       family="inpaint",
@@ -18,7 +18,7 @@ def inpaint_config(source, image_size, channels, smoke, description):
       data=dict(source=source, split="train", eval_split="test", image_size=image_size, channels=channels,
                 batch_size=8 if image_size >= 64 else 16, masks="mixed"),
       # fill: the first guess the network corrects, push_pull (fast) | biharmonic (as skimage, ~2x the step).
-      model=dict(widths=[16, 32, 64], dilations=[2, 4, 8], upsample="nearest", fill="push_pull", d_width=32,
+      model=dict(widths=[16, 32, 64], dilations=[2, 4, 8], upsample="nearest", fill=fill, d_width=32,
                  d_num_down=3 if image_size >= 64 else 2, l1_weight=100.0, hole_weight=6.0, flip=True,
                  permute_channels=False),
       loss=dict(name="hinge", gp_weight=10.0, adv_weight=1.0),
