@@ -1,4 +1,4 @@
-"""Inpainting on `faces` (32x32 grey LFW crops): the `inpaint_photos` model, 10-50% holes.
+"""Inpainting on `faces` (32x32 grey LFW crops): the `inpaint_photos` model, biharmonic first guess, 10-50% holes.
 
   mmgen-jax train inpaint_faces --workdir workdirs/inpaint_faces
   python benchmarks/image_to_image.py --workdir workdirs/inpaint_faces   # vs skimage's inpaint_biharmonic
