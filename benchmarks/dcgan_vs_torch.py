@@ -3,7 +3,9 @@
 The reference mirrors `dcgan_digits` (see models/dcgan.py): G = Linear -> BN -> ReLU -> (conv3x3 to 4C, pixel
 shuffle, BN, ReLU) x n -> conv3x3 -> tanh; D = (conv4x4 stride 2 pad 1, LeakyReLU 0.2) x n -> Linear; hinge loss;
 Adam(2e-4, 0.5, 0.999); one G forward per step, D update on the detached fakes, then the G update through the
-updated D. Both sides run on the CPU with the same threads, same batch, same data shapes.
+updated D. Both sides run on the CPU with the same cores, same batch, same data shapes: PyTorch with one intra-op
+thread per core, mmgen_jax as the trainer runs, one device per core each taking a slice of the batch
+(`parallel.split_cpu_into_devices`; MMGEN_CPU_DEVICES=1 measures XLA's single CPU device).
 
   pip install -e '.[bench]'    # torch (on this machine: pip install torch==2.13.0 takes the local CPU build)
   python benchmarks/dcgan_vs_torch.py [--batch 64] [--resolutions 32,64] [--steps 30]
@@ -38,7 +40,7 @@ PEAK_TFLOPS = {"NVIDIA H100 80GB HBM3": {"bfloat16": 989.4, "float32": 66.9},
 
 
 def jax_rate(config, batch, steps):
-  mesh = parallel.make_mesh(jax.devices()[:1])
+  mesh = parallel.batch_mesh(batch)
   images = np.random.default_rng(0).integers(0, 256, (batch, config.data.image_size, config.data.image_size, 1),
                                              dtype=np.uint8)
   init, _ = trainer.build_state(dcgan, config, mesh, {"image": images})
@@ -134,6 +136,7 @@ def main():
   p.add_argument("--set", action="append", default=[], help="config override, e.g. model.g_width=64")
   p.add_argument("--torch", default="eager", help="reference modes, comma-separated: eager, compile; '' for none")
   args = p.parse_args()
+  parallel.split_cpu_into_devices(args.batch)  # As the trainer runs on a CPU: one device per core.
   try:
     import torch
     threads = torch.get_num_threads()
@@ -157,6 +160,8 @@ def main():
       rows[name] = sec
       row = {**base, "ms_per_step": round(sec * 1e3, 3), "images_per_s": round(args.batch / sec, 1),
              "first_step_s": round(first, 2), "torch_threads": threads}
+      if name == "mmgen_jax":
+        row["jax_devices"] = parallel.batch_mesh(args.batch).devices.size
       if flops:
         row["step_gflops"] = round(flops / 1e9, 2)
         row["tflops_per_s"] = round(flops / sec / 1e12, 2)

@@ -5,6 +5,8 @@
                                                        # scikit-learn / scikit-image, e.g. a GPU image)
   python benchmarks/zoo_speed.py --batches DIR         # time on those saved batches
 
+On a CPU the step runs as the trainer runs it: split into one device per core (`parallel.split_cpu_into_devices`;
+MMGEN_CPU_DEVICES=1 measures XLA's single CPU device). Samplers run on one device, as `load(workdir).sample` does.
 Per config, one JSON line: init and train-step compile seconds (lower + compile, measured apart from running), step
 milliseconds and images/s at the config's batch size, and the jitted sampler's compile seconds, batch-1 latency and
 batch-256 throughput. Everything runs on one device, on a batch drawn once from the config's own dataset.
@@ -75,7 +77,7 @@ def compile_seconds(jitted, *args):
 
 
 def bench_config(name, config, family, batch, steps):
-  mesh = parallel.make_mesh(jax.devices()[:1])
+  mesh = parallel.batch_mesh(config.data.batch_size)
   rng = jax.random.PRNGKey(config.seed)
   init, init_compile = compile_seconds(trainer.make_init(family, config, mesh), rng, batch)
   state = init(rng, batch)
@@ -93,8 +95,8 @@ def bench_config(name, config, family, batch, steps):
   row = {"config": name, "family": config.family, "batch": config.data.batch_size,
          "init_compile_s": round(init_compile, 2), "step_compile_s": round(step_compile, 2),
          "step_ms": round(step_s * 1e3, 2), "images_per_s": round(config.data.batch_size / step_s, 1),
-         "step_gflops": round(flops / 1e9, 2) if flops else None}
-  variables = family.sampling_variables(state)
+         "step_gflops": round(flops / 1e9, 2) if flops else None, "devices": mesh.devices.size}
+  variables = jax.device_put(family.sampling_variables(state), jax.devices()[0])
   sample = jax.jit(functools.partial(family.sample, config), static_argnums=2)
   for n, key in ((1, "sample_b1"), (256, "sample_b256")):
     _, first = timed(sample, variables, jax.random.PRNGKey(0), n)
@@ -117,6 +119,7 @@ def main():
   p.add_argument("--dump-batches", help="write DIR/CONFIG.npz (one real batch) and exit")
   p.add_argument("--batches", help="read DIR/CONFIG.npz instead of opening the datasets")
   args = p.parse_args()
+  parallel.split_cpu_into_devices()
   device = jax.devices()[0].device_kind
   for name in args.configs.split(","):
     config = get_config(name)

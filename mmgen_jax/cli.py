@@ -16,8 +16,10 @@ def _train(args):
   from mmgen_jax.models import get_family
   from mmgen_jax.train.trainer import train
 
-  parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
   config = apply_overrides(get_config(args.config), args.set)
+  # Before anything starts JAX's backends: on a CPU, one device per core (see the function for why and the numbers).
+  parallel.split_cpu_into_devices(config.data.batch_size // (args.num_processes or 1))
+  parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
   family = get_family(config.family)
   train(config, args.workdir, family, resume=True if args.resume else (False if args.no_resume else None),
         progress=not args.no_progress)

@@ -29,3 +29,13 @@ def test_gradient_penalty_of_linear_critic_is_analytic():
   critic = lambda x: x @ w
   real, fake = jax.random.normal(jax.random.PRNGKey(0), (2, 16, 2))
   np.testing.assert_allclose(losses.gradient_penalty(critic, real, fake, jax.random.PRNGKey(1)), 16.0, rtol=1e-5)
+
+
+def test_interleave_pairs_each_real_with_its_fake_and_splits_back():
+  from mmgen_jax.train.gan_step import deinterleave, interleave
+  real, fake = jnp.arange(6.0).reshape(3, 2), -jnp.arange(6.0).reshape(3, 2) - 1
+  both = interleave(real, fake)
+  np.testing.assert_array_equal(both[:, 0], [0, -1, 2, -3, 4, -5])
+  back = deinterleave(both)
+  np.testing.assert_array_equal(back[0], real)
+  np.testing.assert_array_equal(back[1], fake)

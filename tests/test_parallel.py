@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import REPO
 
@@ -66,3 +67,52 @@ def test_two_processes_on_loopback_match_one(tmp_path):
   assert "devices=4 processes=2" in errs[0]
   _check(single)
   _assert_same(tmp_path / "single.npz", tmp_path / "multi.npz")
+
+
+def test_cpu_device_count_divides_the_batch_and_reads_the_environment(monkeypatch):
+  from mmgen_jax import parallel
+  from mmgen_jax.errors import UserError
+  monkeypatch.setenv(parallel.CPU_DEVICES_ENV, "4")
+  assert parallel.cpu_device_count() == 4
+  assert parallel.cpu_device_count(batch_size=6) == 3  # The largest count <= 4 that divides 6.
+  assert parallel.cpu_device_count(batch_size=7) == 1
+  monkeypatch.setenv(parallel.CPU_DEVICES_ENV, "two")
+  with pytest.raises(UserError, match="MMGEN_CPU_DEVICES='two'"):
+    parallel.cpu_device_count()
+  monkeypatch.delenv(parallel.CPU_DEVICES_ENV)
+  assert parallel.cpu_device_count() == len(os.sched_getaffinity(0))
+
+
+_SPLIT = ("from mmgen_jax import parallel; parallel.split_cpu_into_devices({batch}); import jax; "
+          "print(jax.device_count())")
+
+
+@pytest.mark.parametrize("flags, batch, expected", [("", 6, "3"), ("--xla_force_host_platform_device_count=2", 6, "2")])
+def test_split_cpu_into_devices_sets_the_count_unless_xla_flags_do(flags, batch, expected):
+  env = {**os.environ, "MMGEN_CPU_DEVICES": "4", "XLA_FLAGS": flags}
+  out = subprocess.run([sys.executable, "-c", _SPLIT.format(batch=batch)], capture_output=True, text=True, env=env,
+                       cwd=REPO, timeout=120)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.split()[-1] == expected
+
+
+def test_the_adversarial_step_moves_no_examples_between_devices():
+  """D sees real and fake interleaved, so on a batch-sharded mesh each device keeps its own slices: a compiled
+  two-device DCGAN step has the gradient and batch-norm all-reduces and no all-to-all or permutation."""
+  code = ("from mmgen_jax import parallel; parallel.split_cpu_into_devices()\n"
+          "import numpy as np\n"
+          "from mmgen_jax.config import get_config\nfrom mmgen_jax.models import dcgan\n"
+          "from mmgen_jax.train import trainer\n"
+          "config = get_config('dcgan_digits', smoke=True)\n"
+          "mesh = parallel.make_mesh()\n"
+          "batch = {'image': np.zeros((config.data.batch_size, 32, 32, 1), np.uint8)}\n"
+          "_, abstract = trainer.build_state(dcgan, config, mesh, batch)\n"
+          "hlo = trainer.make_train_step(dcgan, config, mesh).lower(abstract, parallel.to_global(batch, mesh))"
+          ".compile().as_text()\n"
+          "print(mesh.devices.size, hlo.count(' all-reduce('), hlo.count(' all-to-all('), "
+          "hlo.count(' collective-permute('))\n")
+  env = {**os.environ, "MMGEN_CPU_DEVICES": "2"}
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+  assert out.returncode == 0, out.stderr[-2000:]
+  devices, all_reduce, all_to_all, permute = map(int, out.stdout.split()[-4:])
+  assert devices == 2 and all_reduce > 0 and all_to_all == 0 and permute == 0

@@ -18,22 +18,21 @@ def adversarial_step(state, real, generate, discriminate, condition, rng, *, los
   discriminate(d_params, d_model_state, x [N, ...], condition [N, ...] or None, train) -> (logits [N], new D model
   state). condition: D's condition for the B real examples (the fakes share it), or None.
   separate_passes: D sees real and fake in two calls (needed when D has batch norm, so statistics do not mix);
-  otherwise one call over [real; fake].
+  otherwise one call over real and fake interleaved (see `interleave`).
   g_extra_loss(fake) -> (scalar, metrics dict): a term G minimises besides fooling D (e.g. L1 to a target, as in
   pix2pix); its gradient joins D's at the fake before the one pull-back through G.
   g_adv_weight: the weight of G's adversarial term (D trains regardless; 0 makes G's update reconstruction only).
   """
-  b = real.shape[0]
   fake, g_vjp, g_model_state = jax.vjp(generate, state.g_params, has_aux=True)
-  doubled = None if condition is None else jax.tree.map(lambda c: jnp.concatenate([c, c]), condition)
+  doubled = None if condition is None else jax.tree.map(lambda c: interleave(c, c), condition)
 
   def d_loss_fn(d_params):
     if separate_passes:
       real_logits, ms = discriminate(d_params, state.d_model_state, real, condition, True)
       fake_logits, ms = discriminate(d_params, ms, fake, condition, True)
     else:
-      logits, ms = discriminate(d_params, state.d_model_state, jnp.concatenate([real, fake]), doubled, True)
-      real_logits, fake_logits = logits[:b], logits[b:]
+      logits, ms = discriminate(d_params, state.d_model_state, interleave(real, fake), doubled, True)
+      real_logits, fake_logits = deinterleave(logits)
     loss = losses.discriminator_loss(loss_name, real_logits, fake_logits)
     if loss_name == "wgan-gp":
       critic = lambda x: discriminate(d_params, ms, x, condition, False)[0]
@@ -57,6 +56,20 @@ def adversarial_step(state, real, generate, discriminate, condition, rng, *, los
   state = state.apply_g_gradients(g_grads, g_model_state)
   return state, {"d_loss": d_loss, "g_loss": g_loss, "d_real": jnp.mean(real_logits),
                  "d_fake": jnp.mean(fake_logits), **extra_metrics}
+
+
+def interleave(a, b):
+  """[B, ...], [B, ...] -> [2B, ...] as a0, b0, a1, b1, ...
+
+  Not [a; b]: with the batch sharded over devices, each device's slice of the result is then its own slices of a and
+  b, where concatenation would make XLA move halves between devices (an all-to-all per step)."""
+  return jnp.stack([a, b], axis=1).reshape((2 * a.shape[0],) + a.shape[1:])
+
+
+def deinterleave(x):
+  """The inverse of `interleave`: [2B, ...] -> ([B, ...], [B, ...])."""
+  pairs = x.reshape((x.shape[0] // 2, 2) + x.shape[1:])
+  return pairs[:, 0], pairs[:, 1]
 
 
 def apply_with_state(module, params, model_state, *args, train):
