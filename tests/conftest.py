@@ -26,6 +26,9 @@ if "MMGEN_TEST_XLA_SETUP" not in os.environ:
   # Set up by the first process (the xdist controller), which outlives the workers: it removes the cache at exit.
   atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
   os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.3"
+  # Two xdist workers already fill the two cores: CLI runs keep XLA's single CPU device instead of splitting into one
+  # per core (tests/test_parallel.py covers the split and multi-device results explicitly).
+  os.environ.setdefault("MMGEN_CPU_DEVICES", "1")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
