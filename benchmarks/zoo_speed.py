@@ -9,7 +9,7 @@ On a CPU the step runs as the trainer runs it: split into one device per core (`
 MMGEN_CPU_DEVICES=1 measures XLA's single CPU device). Samplers run on one device, as `load(workdir).sample` does.
 Per config, one JSON line: init and train-step compile seconds (lower + compile, measured apart from running), step
 milliseconds and images/s at the config's batch size, and the jitted sampler's compile seconds, batch-1 latency and
-batch-256 throughput. Everything runs on one device, on a batch drawn once from the config's own dataset.
+batch-256 throughput, on a batch drawn once from the config's own dataset.
 """
 import argparse
 import functools

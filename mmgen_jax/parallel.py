@@ -27,7 +27,12 @@ def cpu_device_count(batch_size=None):
     n = int(given)
   else:
     raise UserError(f"{CPU_DEVICES_ENV}={given!r} is not a device count: set it to a whole number >= 1, or unset it")
-  while batch_size and batch_size % n:
+  return _most_dividing(n, batch_size) if batch_size else n
+
+
+def _most_dividing(n, batch_size):
+  """The largest count <= n that divides batch_size."""
+  while batch_size % n:
     n -= 1
   return n
 
@@ -70,10 +75,7 @@ def make_mesh(devices=None):
 def batch_mesh(batch_size, devices=None):
   """A `data` mesh over the most of `devices` (default: all) whose count divides batch_size."""
   devices = jax.devices() if devices is None else devices
-  n = len(devices)
-  while batch_size % n:
-    n -= 1
-  return make_mesh(devices[:n])
+  return make_mesh(devices[:_most_dividing(len(devices), batch_size)])
 
 
 def replicated(mesh):
