@@ -6,7 +6,9 @@ XLA's convolution, its weight gradient written as im2col + one matmul, and PyTor
 
 One JSON line per layer (milliseconds), then the totals. Layers: D's 4x4 stride-2 convolutions on [real; fake]
 (2 x 64 images) and G's 3x3 convolutions (the pixel-shuffle upsamplers' and the output's), for DCGAN-32; names
-starting "64" are DCGAN-64 layers at 32 images a device.
+starting "64" are DCGAN-64 layers at 32 images a device, "U" the 64x64 photo U-Nets' (pix2pix, inpainting) at 4 images
+a device. `taps_dw` is `layers/conv.weight_grad_taps`, which `layers/conv.Conv` uses on the CPU for layers with at
+least 8 channels in and out.
 """
 import json
 import time
@@ -15,11 +17,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mmgen_jax.layers.conv import weight_grad_taps
+
 # name, batch, input size, in channels, out channels, kernel, stride, padding
 LAYERS = [("D1", 128, 32, 1, 32, 4, 2, 1), ("D2", 128, 16, 32, 64, 4, 2, 1), ("D3", 128, 8, 64, 128, 4, 2, 1),
           ("G1", 64, 4, 128, 256, 3, 1, 1), ("G2", 64, 8, 64, 128, 3, 1, 1), ("G3", 64, 16, 32, 64, 3, 1, 1),
           ("G4", 64, 32, 16, 1, 3, 1, 1), ("64G3", 32, 32, 32, 64, 3, 1, 1), ("64G4", 32, 64, 16, 1, 3, 1, 1),
-          ("64D1", 64, 64, 1, 32, 4, 2, 1), ("64D2", 64, 32, 32, 64, 4, 2, 1)]
+          ("64D1", 64, 64, 1, 32, 4, 2, 1), ("64D2", 64, 32, 32, 64, 4, 2, 1),
+          ("U64rgb", 4, 64, 3, 16, 3, 1, 1), ("U64", 4, 64, 16, 16, 3, 1, 1), ("U64s2", 4, 64, 16, 32, 3, 2, 1),
+          ("U32", 4, 32, 32, 32, 3, 1, 1), ("U16", 4, 16, 64, 64, 3, 1, 1), ("U64out", 4, 64, 16, 3, 3, 1, 1)]
 DIMS = ("NHWC", "HWIO", "NHWC")
 
 
@@ -71,13 +77,16 @@ def main():
     g = jax.jit(conv)(x, w)
     xla_dw = jax.jit(lambda x, w, g: jax.vjp(conv, x, w)[1](g)[1])  # noqa: B023
     fast_dw = jax.jit(lambda x, g: im2col_weight_grad(x, g, k, s, p))  # noqa: B023
+    taps_dw = jax.jit(lambda x, g: weight_grad_taps(x, g, (k, k), (s, s), ((p, p), (p, p))))  # noqa: B023
     np.testing.assert_allclose(fast_dw(x, g), xla_dw(x, w, g), rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(taps_dw(x, g), xla_dw(x, w, g), rtol=1e-3, atol=1e-2)
     row = {"layer": name, "xla_fwd": ms(jax.jit(conv), x, w),
            "xla_dx": ms(jax.jit(lambda x, w, g: jax.vjp(conv, x, w)[1](g)[0]), x, w, g),  # noqa: B023
-           "xla_dw": ms(xla_dw, x, w, g), "im2col_dw": ms(fast_dw, x, g), **torch_times(b, h, cin, cout, k, s, p)}
+           "xla_dw": ms(xla_dw, x, w, g), "im2col_dw": ms(fast_dw, x, g),
+           "taps_dw": ms(taps_dw, x, g), **torch_times(b, h, cin, cout, k, s, p)}
     row = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}
     print(json.dumps(row), flush=True)
-    if not name.startswith("64"):
+    if name[0] in "DG":
       for key, v in row.items():
         if key != "layer":
           totals[key] = round(totals.get(key, 0.0) + v, 1)

@@ -14,8 +14,10 @@ thread per core, mmgen_jax as the trainer runs, one device per core each taking 
 Prints one JSON line per (framework, resolution): images/s, ms/step, compile/first-step seconds, and the ratio. On
 an accelerator with a known peak it also prints the model FLOPs utilisation: XLA's FLOP count of the compiled step
 (`cost_analysis` of the step lowered for the CPU: a GPU's compiled cuDNN convolutions count 0 FLOPs) per
-second over the device's dense peak for the compute dtype. Without torch installed the
-reference rows say so and the JAX rows still print.
+second over the device's dense peak for the compute dtype. On a CPU it first measures the machine's fp32
+matrix-product rate (`cpu_matmul_gflops`) and gives each row's FLOP rate as a fraction of it (`of_matmul_rate`):
+the ratio to PyTorch that the CPU's arithmetic leaves room for. Without torch installed the reference rows say so
+and the JAX rows still print.
 """
 import argparse
 import functools
@@ -127,6 +129,32 @@ def torch_rate(config, batch, steps, mode="eager"):
   return (time.perf_counter() - t) / steps, first, None
 
 
+def cpu_matmul_gflops(n=2048, reps=10):
+  """This machine's fp32 matrix-product rate (GFLOP/s) right now: the best of XLA's and PyTorch's n x n product.
+
+  The roof for the CPU rows: a step of F FLOPs cannot take less than F / this rate, since a convolution network's
+  step is convolutions (matrix products at best) plus memory-bound elementwise work."""
+  import jax.numpy as jnp
+
+  rates = []
+  a = jnp.ones((n, n), jnp.float32)
+  product = jax.jit(lambda a: a @ a)
+  candidates = [lambda: product(a).block_until_ready()]
+  try:
+    import torch
+    t = torch.ones(n, n)
+    candidates.append(lambda: t @ t)
+  except ImportError:
+    pass
+  for run in candidates:
+    run()
+    start = time.perf_counter()
+    for _ in range(reps):
+      run()
+    rates.append(2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9)
+  return max(rates)
+
+
 def main():
   p = argparse.ArgumentParser()
   p.add_argument("--batch", type=int, default=64)
@@ -144,6 +172,10 @@ def main():
     torch, threads = None, None
   device = jax.devices()[0].device_kind
   peak = PEAK_TFLOPS.get(device, {}).get(args.dtype)
+  roof = cpu_matmul_gflops() if jax.default_backend() == "cpu" else None
+  if roof:
+    print(json.dumps({"device": device, "matmul_gflops_per_s": round(roof, 1)}), flush=True)
+  step_flops = {}
   for res in map(int, args.resolutions.split(",")):
     config = apply_overrides(get_config("dcgan_digits"), [f"data.image_size={res}", f"data.batch_size={args.batch}",
                                                           f"model.compute_dtype={args.dtype}", *args.set])
@@ -158,6 +190,8 @@ def main():
         continue
       sec, first, flops = fn(config, args.batch, args.steps)
       rows[name] = sec
+      flops = flops or step_flops.get(res)  # The same model: PyTorch's step does the same FLOPs as ours.
+      step_flops[res] = flops
       row = {**base, "ms_per_step": round(sec * 1e3, 3), "images_per_s": round(args.batch / sec, 1),
              "first_step_s": round(first, 2), "torch_threads": threads}
       if name == "mmgen_jax":
@@ -167,6 +201,8 @@ def main():
         row["tflops_per_s"] = round(flops / sec / 1e12, 2)
         if peak:
           row["mfu"] = round(flops / sec / 1e12 / peak, 4)
+        if roof:  # Fraction of this CPU's matrix-product rate the whole step runs at.
+          row["of_matmul_rate"] = round(flops / sec / 1e9 / roof, 3)
       print(json.dumps(row), flush=True)
     for name in rows:
       if name != "mmgen_jax":

@@ -13,6 +13,8 @@ FiLM modulates every block, cross-attention lets every pixel attend to the condi
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mmgen_jax.layers.conv import Conv
+
 FUSIONS = ("early", "late", "film", "cross_attention")
 
 
@@ -29,7 +31,7 @@ class ConcatFusion(nn.Module):
   def __call__(self, h, tokens, mask):
     c = pool(tokens, mask)
     c = jnp.broadcast_to(c[:, None, None, :], h.shape[:3] + c.shape[-1:])
-    return nn.Conv(h.shape[-1], (1, 1))(jnp.concatenate([h, c.astype(h.dtype)], -1))
+    return Conv(h.shape[-1], (1, 1))(jnp.concatenate([h, c.astype(h.dtype)], -1))
 
 
 class FiLM(nn.Module):
@@ -76,4 +78,4 @@ class MapConcatFusion(nn.Module):
 
   @nn.compact
   def __call__(self, *maps):
-    return nn.Conv(self.features, (1, 1))(jnp.concatenate(maps, -1))
+    return Conv(self.features, (1, 1))(jnp.concatenate(maps, -1))

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mmgen_jax.layers.conv import Conv
+
 
 def to_gray(images):
   """[B, H, W, C] -> [B, H, W, 1]; RGB uses ITU-R BT.709 luma weights, as skimage.color.rgb2gray does."""
@@ -127,7 +129,7 @@ class ImageFeatureEncoder(nn.Module):
     if maps:
       h = jnp.concatenate(maps, -1)
       for i in range(3):
-        h = nn.gelu(nn.Conv(self.width * 2 ** i, (3, 3), strides=(2, 2))(h))
+        h = nn.gelu(Conv(self.width * 2 ** i, (3, 3), strides=(2, 2))(h))
       embeddings.append(h.reshape(h.shape[0], -1))
     if "colour" in self.features:
       embeddings.append(nn.gelu(nn.Dense(self.dim)(hsv_histogram(x, self.bins))))

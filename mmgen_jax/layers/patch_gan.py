@@ -2,6 +2,8 @@
 patch, so D judges local texture and structure; callers stack the condition with the image as channels."""
 import flax.linen as nn
 
+from mmgen_jax.layers.conv import Conv
+
 
 def patch_logits(x, width, train, num_down=2, spectral_norm=True):
   """x [B, H, W, C] -> logits [B, H/2^num_down, W/2^num_down]; call inside a compact module.
@@ -9,7 +11,7 @@ def patch_logits(x, width, train, num_down=2, spectral_norm=True):
   num_down stride-2 4x4 convs (width doubling, LeakyReLU 0.2), a 3x3 conv, a 3x3 conv to one channel. With
   spectral_norm, every conv is spectrally normalised (Miyato et al. 2018); power iteration runs when `train`."""
   def conv(features, kernel, strides=1):
-    layer = nn.Conv(features, (kernel, kernel), strides=(strides, strides))
+    layer = Conv(features, (kernel, kernel), strides=(strides, strides))
     return (lambda h: nn.SpectralNorm(layer)(h, update_stats=train)) if spectral_norm else layer
 
   for i in range(num_down):

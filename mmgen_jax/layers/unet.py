@@ -8,6 +8,7 @@ Any input whose sides divide by 2^(len(widths) - 1) works, whatever size the net
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.updown import Upsample2x
 
 
@@ -20,8 +21,8 @@ class GatedConv(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    y = nn.Conv(2 * self.features, (self.kernel, self.kernel), strides=(self.strides, self.strides),
-                kernel_dilation=(self.dilation, self.dilation))(x)
+    y = Conv(2 * self.features, (self.kernel, self.kernel), strides=(self.strides, self.strides),
+             kernel_dilation=(self.dilation, self.dilation))(x)
     features, gate = jnp.split(y, 2, axis=-1)
     return nn.silu(features) * nn.sigmoid(gate)
 
@@ -30,7 +31,7 @@ def conv_block(x, width, gated, strides=1, dilation=1):
   """One 3x3 block (call inside a compact module): gated conv, or conv -> GroupNorm -> SiLU."""
   if gated:
     return GatedConv(width, strides=strides, dilation=dilation)(x)
-  x = nn.Conv(width, (3, 3), strides=(strides, strides), kernel_dilation=(dilation, dilation))(x)
+  x = Conv(width, (3, 3), strides=(strides, strides), kernel_dilation=(dilation, dilation))(x)
   return nn.silu(nn.GroupNorm(num_groups=min(8, width))(x))
 
 
@@ -69,4 +70,4 @@ class UNet(nn.Module):
         x = Upsample2x(width, method=self.upsample)(x)
       x = conv_block(jnp.concatenate([x, skip], -1), width, self.gated)
     init = nn.initializers.zeros if self.zero_output else nn.linear.default_kernel_init
-    return nn.Conv(self.out_channels, (3, 3), kernel_init=init)(x)
+    return Conv(self.out_channels, (3, 3), kernel_init=init)(x)

@@ -7,6 +7,8 @@ On the CPU, XLA's transposed convolution is several times slower than a plain co
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mmgen_jax.layers.conv import Conv
+
 UPSAMPLE_METHODS = ("transpose", "pixel_shuffle", "resize_conv")
 NORMS = ("batch", "layer", "none", "spectral")
 
@@ -32,11 +34,11 @@ class Upsample2x(nn.Module):
       return nn.ConvTranspose(self.features, (4, 4), strides=(2, 2), padding="SAME", use_bias=self.use_bias,
                               dtype=self.dtype)(x)
     if self.method == "pixel_shuffle":
-      return depth_to_space(nn.Conv(4 * self.features, (3, 3), use_bias=self.use_bias, dtype=self.dtype)(x))
+      return depth_to_space(Conv(4 * self.features, (3, 3), use_bias=self.use_bias, dtype=self.dtype)(x))
     if self.method == "resize_conv":
       b, h, w, c = x.shape
       x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c)).reshape(b, 2 * h, 2 * w, c)
-      return nn.Conv(self.features, (3, 3), use_bias=self.use_bias, dtype=self.dtype)(x)
+      return Conv(self.features, (3, 3), use_bias=self.use_bias, dtype=self.dtype)(x)
     raise ValueError(f"unknown upsampling {self.method!r}; choose one of {UPSAMPLE_METHODS}")
 
 

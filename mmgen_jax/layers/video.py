@@ -7,6 +7,8 @@ skip connections, as in a U-Net.
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mmgen_jax.layers.conv import Conv
+
 
 def _norm_act(x):
   return nn.silu(nn.GroupNorm(num_groups=min(8, x.shape[-1]))(x))
@@ -25,8 +27,8 @@ class FeaturePyramid(nn.Module):
     maps = []
     for i, width in enumerate(self.widths):
       if i:
-        x = _norm_act(nn.Conv(width, (3, 3), strides=(2, 2))(x))
-      x = _norm_act(nn.Conv(width, (3, 3))(x))
+        x = _norm_act(Conv(width, (3, 3), strides=(2, 2))(x))
+      x = _norm_act(Conv(width, (3, 3))(x))
       maps.append(x)
     return maps
 

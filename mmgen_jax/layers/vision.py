@@ -7,6 +7,7 @@ image-shaped map (autoencoders, VAEs).
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.updown import Upsample2x
 
 
@@ -29,7 +30,7 @@ class ConvEncoder(nn.Module):
     for width in self.widths:
       for i in range(self.convs_per_stage):
         stride = 2 if i == self.convs_per_stage - 1 else 1
-        x = nn.silu(nn.GroupNorm(num_groups=min(8, width))(nn.Conv(width, (3, 3), strides=(stride, stride))(x)))
+        x = nn.silu(nn.GroupNorm(num_groups=min(8, width))(Conv(width, (3, 3), strides=(stride, stride))(x)))
     tokens = nn.Dense(self.dim)(x.reshape(x.shape[0], -1, x.shape[-1]))
     if tokens.shape[1] > self.max_cells:
       raise ValueError(f"{tokens.shape[1]} cells exceed max_cells={self.max_cells}: raise it or add a stage")
@@ -58,8 +59,8 @@ class ConvDecoder(nn.Module):
     for width in self.widths:
       x = nn.silu(nn.GroupNorm(num_groups=min(8, width))(Upsample2x(width, self.upsample)(x)))
       for _ in range(self.convs_per_stage - 1):
-        x = nn.silu(nn.GroupNorm(num_groups=min(8, width))(nn.Conv(width, (3, 3))(x)))
-    return nn.Conv(self.out_channels, (3, 3))(x)
+        x = nn.silu(nn.GroupNorm(num_groups=min(8, width))(Conv(width, (3, 3))(x)))
+    return Conv(self.out_channels, (3, 3))(x)
 
 
 def bottleneck_size(resolution, num_stages):

@@ -18,6 +18,7 @@ import tqdm
 from mmgen_jax.checkpoint import write_json
 from mmgen_jax.data import batch_indices, open_source
 from mmgen_jax.errors import UserError
+from mmgen_jax.layers.conv import Conv
 from mmgen_jax.locks import file_lock
 
 # name -> (dataset, number of classes, training steps); bump the version when the recipe changes.
@@ -33,7 +34,7 @@ class DomainClassifier(nn.Module):
   def __call__(self, images):
     x = images.astype(jnp.float32) / 127.5 - 1.0
     for width in (16, 32, 64):
-      x = nn.relu(nn.Conv(width, (3, 3))(x))
+      x = nn.relu(Conv(width, (3, 3))(x))
       x = nn.max_pool(x, (2, 2), (2, 2))
     x = jnp.mean(x, axis=(1, 2))
     features = nn.relu(nn.Dense(128)(x))

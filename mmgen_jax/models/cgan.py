@@ -22,6 +22,7 @@ import numpy as np
 from mmgen_jax.data import class_cycle, split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
+from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.fusion import ConcatFusion, CrossAttention, FiLM, pool
 from mmgen_jax.layers.text import PAD, UNK, Tokenizer
 from mmgen_jax.layers.updown import Upsample2x
@@ -78,7 +79,7 @@ class ConditionalGenerator(nn.Module):
     for i in range(n):
       features = self.width * 2 ** (n - 2 - i) if i < n - 1 else self.width // 2
       x = norm_and_fuse(Upsample2x(features, self.upsample)(x), 2 ** (i + 3))
-    return jnp.tanh(nn.Conv(self.channels, (3, 3))(x))
+    return jnp.tanh(Conv(self.channels, (3, 3))(x))
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -90,7 +91,7 @@ class ProjectionDiscriminator(nn.Module):
   @nn.compact
   def __call__(self, x, condition, train=True):
     for i in range(int(math.log2(self.resolution)) - 2):
-      x = nn.SpectralNorm(nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2)))(x, update_stats=train)
+      x = nn.SpectralNorm(Conv(self.width * 2 ** i, (4, 4), strides=(2, 2)))(x, update_stats=train)
       x = nn.leaky_relu(x, 0.2)
     h = x.reshape(x.shape[0], -1)
     return ProjectionHead()(h, unit_condition(*self.condition_encoder(condition, train)), train)

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.updown import Upsample2x, make_norm
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
@@ -44,7 +45,7 @@ class Generator(nn.Module):
       features = self.width * 2 ** (n - 2 - i) if i < n - 1 else self.width // 2
       x = Upsample2x(features, self.upsample, dtype=self.dtype)(x)
       x = nn.relu(make_norm(self.norm, train, self.dtype)(x))
-    x = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x)
+    x = Conv(self.channels, (3, 3), dtype=self.dtype)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -58,7 +59,7 @@ class Discriminator(nn.Module):
   @nn.compact
   def __call__(self, x, train=True):
     for i in range(_num_blocks(self.resolution)):
-      conv = nn.Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), dtype=self.dtype)
+      conv = Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), dtype=self.dtype)
       if self.norm == "spectral":
         x = nn.SpectralNorm(conv)(x, update_stats=train)
       else:

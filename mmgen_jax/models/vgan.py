@@ -30,6 +30,7 @@ import numpy as np
 
 from mmgen_jax.data import split_arrays
 from mmgen_jax.errors import UserError
+from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.fusion import FiLM, MapConcatFusion
 from mmgen_jax.layers.patch_gan import patch_logits
 from mmgen_jax.layers.updown import Upsample2x
@@ -75,7 +76,7 @@ class NextFrameGenerator(nn.Module):
         film_tokens = c.reshape(c.shape[0], -1, c.shape[-1])
 
     def block(x, width):
-      x = nn.GroupNorm(num_groups=min(8, width))(nn.Conv(width, (3, 3))(x))
+      x = nn.GroupNorm(num_groups=min(8, width))(Conv(width, (3, 3))(x))
       if film_tokens is not None:
         x = FiLM()(x, film_tokens, jnp.ones(film_tokens.shape[:2], bool))
       return nn.silu(x)
@@ -84,12 +85,12 @@ class NextFrameGenerator(nn.Module):
     for width, skip in zip(self.widths[-2::-1], skips[::-1]):
       x = Upsample2x(width)(x)
       x = block(jnp.concatenate([x, skip], -1), width)
-    frame = jnp.tanh(nn.Conv(self.channels, (3, 3))(x))
+    frame = jnp.tanh(Conv(self.channels, (3, 3))(x))
     if self.output == "direct" or not self.use_video:
       return frame
-    flow = nn.Conv(2, (3, 3), kernel_init=nn.initializers.zeros, name="flow_head")(x)
-    blend = nn.sigmoid(nn.Conv(1, (3, 3), kernel_init=nn.initializers.zeros,
-                               bias_init=nn.initializers.constant(-3.0), name="blend_head")(x))
+    flow = Conv(2, (3, 3), kernel_init=nn.initializers.zeros, name="flow_head")(x)
+    blend = nn.sigmoid(Conv(1, (3, 3), kernel_init=nn.initializers.zeros,
+                            bias_init=nn.initializers.constant(-3.0), name="blend_head")(x))
     return (1.0 - blend) * warp(video[:, -1, ..., :self.channels], flow) + blend * frame
 
 

@@ -23,6 +23,7 @@ import optax
 
 from mmgen_jax.data import split_arrays
 from mmgen_jax.errors import UserError
+from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.updown import depth_to_space
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics.image import psnr, ssim
@@ -39,8 +40,8 @@ class ResidualBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    y = nn.relu(nn.Conv(self.width, (3, 3))(x))
-    return x + nn.Conv(self.width, (3, 3))(y)
+    y = nn.relu(Conv(self.width, (3, 3))(x))
+    return x + Conv(self.width, (3, 3))(y)
 
 
 class FlowEstimator(nn.Module):
@@ -52,8 +53,8 @@ class FlowEstimator(nn.Module):
   def __call__(self, frame, neighbour):
     x = jnp.concatenate([frame, neighbour, frame - neighbour], -1)
     for _ in range(3):
-      x = nn.relu(nn.Conv(self.width, (3, 3))(x))
-    return nn.Conv(2, (3, 3), kernel_init=nn.initializers.zeros)(x)
+      x = nn.relu(Conv(self.width, (3, 3))(x))
+    return Conv(2, (3, 3), kernel_init=nn.initializers.zeros)(x)
 
 
 class PropagationCell(nn.Module):
@@ -70,7 +71,7 @@ class PropagationCell(nn.Module):
       x = jnp.concatenate([frame, carried], -1)
     else:
       x = frame
-    x = nn.Conv(self.width, (3, 3))(x)
+    x = Conv(self.width, (3, 3))(x)
     for _ in range(self.blocks):
       x = ResidualBlock(self.width)(x)
     return x, x
@@ -86,10 +87,10 @@ class Upsampler(nn.Module):
   @nn.compact
   def __call__(self, features, frame):
     b, h, w, c = frame.shape
-    x = nn.relu(nn.Conv(self.width, (1, 1), name="fuse")(features))
+    x = nn.relu(Conv(self.width, (1, 1), name="fuse")(features))
     for i in range(2):
-      x = nn.relu(depth_to_space(nn.Conv(4 * self.width // (i + 1), (3, 3), name=f"up{i}")(x)))
-    residual = nn.Conv(c, (3, 3), kernel_init=nn.initializers.zeros, name="to_rgb")(x)
+      x = nn.relu(depth_to_space(Conv(4 * self.width // (i + 1), (3, 3), name=f"up{i}")(x)))
+    residual = Conv(c, (3, 3), kernel_init=nn.initializers.zeros, name="to_rgb")(x)
     out = jax.image.resize(frame, (b, SCALE * h, SCALE * w, c), "bicubic") + residual
     return jnp.clip(jnp.round(out * 255.0), 0, 255).astype(jnp.uint8) if self.quantize else out
 
