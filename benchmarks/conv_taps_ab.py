@@ -1,0 +1,73 @@
+"""Whole train steps with and without `layers/conv.Conv`'s tap-by-tap weight gradient, in one process, alternating.
+
+  python benchmarks/conv_taps_ab.py --dcgan 64                              # DCGAN-64, batch 64 (random images)
+  python benchmarks/conv_taps_ab.py --config gray2color_photos --batches DIR  # a zoo config on its dumped batch
+
+Both steps are compiled first (the taps switched on or off by `MIN_TAPS_CHANNELS` while tracing), then timed in
+turn `--rounds` times, `--steps` steps each, so a drift in this shared machine's speed hits both alike. Rules of
+`layers/conv.py` (which layers get the taps) apply as they stand: `--all-layers` sets MIN_TAPS_ROWS to 0 to see
+what the taps would do on every layer with 8+ output channels. One JSON line per timing.
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+
+from mmgen_jax import parallel
+
+
+def main():
+  p = argparse.ArgumentParser()
+  p.add_argument("--dcgan", type=int, help="DCGAN resolution (dcgan_digits' model), batch --batch")
+  p.add_argument("--batch", type=int, default=64)
+  p.add_argument("--config")
+  p.add_argument("--batches", help="DIR/CONFIG.npz from zoo_speed.py --dump-batches")
+  p.add_argument("--rounds", type=int, default=3)
+  p.add_argument("--steps", type=int, default=5)
+  p.add_argument("--all-layers", action="store_true")
+  args = p.parse_args()
+  from mmgen_jax.config import apply_overrides, get_config
+
+  if args.dcgan:
+    name = "dcgan_digits"
+    config = apply_overrides(get_config(name), [f"data.image_size={args.dcgan}", f"data.batch_size={args.batch}"])
+    batch = {"image": np.random.default_rng(0).integers(0, 256, (args.batch, args.dcgan, args.dcgan, 1), np.uint8)}
+  else:
+    name, config = args.config, get_config(args.config)
+    saved = np.load(f"{args.batches}/{name}.npz", allow_pickle=True)
+    batch = {k: v for k, v in saved.items() if not k.startswith("__")}
+  parallel.split_cpu_into_devices(config.data.batch_size)  # As the trainer runs.
+  import jax
+
+  from mmgen_jax.layers import conv
+  from mmgen_jax.models import get_family
+  from mmgen_jax.train import trainer
+
+  family, mesh = get_family(config.family), parallel.batch_mesh(config.data.batch_size)
+  data = parallel.to_global(batch, mesh)
+  channels = conv.MIN_TAPS_CHANNELS
+  if args.all_layers:
+    conv.MIN_TAPS_ROWS = 0
+  runs = {}
+  for taps in (False, True):
+    conv.MIN_TAPS_CHANNELS = channels if taps else 1 << 30
+    state = trainer.build_state(family, config, mesh, batch)[0]()
+    step = trainer.make_train_step(family, config, mesh).lower(state, data).compile()
+    state, metrics = step(state, data)
+    jax.block_until_ready(metrics)
+    runs[taps] = [step, state]
+  for _ in range(args.rounds):
+    for taps, run in runs.items():
+      start = time.perf_counter()
+      for _ in range(args.steps):
+        run[1], metrics = run[0](run[1], data)
+      jax.block_until_ready(metrics)
+      ms = (time.perf_counter() - start) / args.steps * 1e3
+      print(json.dumps({"config": name, "image_size": config.data.image_size, "batch": config.data.batch_size,
+                        "devices": mesh.devices.size, "taps": taps, "all_layers": args.all_layers,
+                        "ms_per_step": round(ms, 1)}), flush=True)
+
+
+if __name__ == "__main__":
+  main()
