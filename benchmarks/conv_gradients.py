@@ -7,8 +7,9 @@ XLA's convolution, its weight gradient written as im2col + one matmul, and PyTor
 One JSON line per layer (milliseconds), then the totals. Layers: D's 4x4 stride-2 convolutions on [real; fake]
 (2 x 64 images) and G's 3x3 convolutions (the pixel-shuffle upsamplers' and the output's), for DCGAN-32; names
 starting "64" are DCGAN-64 layers at 32 images a device, "U" the 64x64 photo U-Nets' (pix2pix, inpainting) at 4 images
-a device. `taps_dw` is `layers/conv.weight_grad_taps`, which `layers/conv.Conv` uses on the CPU for layers with at
-least 8 channels in and out.
+a device. `taps_dw` is `layers/conv.weight_grad_taps`, which `layers/conv.Conv` uses on the CPU for layers with 8+
+output channels and at least 65,536 images x output positions (the per-layer wins here did not all carry over to
+whole steps: `benchmarks/conv_taps_ab.py`).
 """
 import json
 import time

@@ -34,9 +34,10 @@ def main():
     config = apply_overrides(get_config(name), [f"data.image_size={args.dcgan}", f"data.batch_size={args.batch}"])
     batch = {"image": np.random.default_rng(0).integers(0, 256, (args.batch, args.dcgan, args.dcgan, 1), np.uint8)}
   else:
-    name, config = args.config, get_config(args.config)
-    saved = np.load(f"{args.batches}/{name}.npz", allow_pickle=True)
-    batch = {k: v for k, v in saved.items() if not k.startswith("__")}
+    from zoo_speed import load_batch
+
+    name = args.config
+    config, batch = load_batch(args.batches, name, get_config(name))
   parallel.split_cpu_into_devices(config.data.batch_size)  # As the trainer runs.
   import jax
 

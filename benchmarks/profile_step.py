@@ -13,7 +13,6 @@ import collections
 import glob
 import gzip
 import json
-import os
 import re
 import tempfile
 import time
@@ -30,18 +29,14 @@ def main():
   args = p.parse_args()
   parallel.split_cpu_into_devices()  # As the trainer runs.
   import jax
-  import numpy as np
-  from zoo_speed import with_prepared_values
+  from zoo_speed import load_batch
 
-  from mmgen_jax.config import Config, get_config
+  from mmgen_jax.config import get_config
   from mmgen_jax.models import get_family
   from mmgen_jax.train import trainer
 
-  config = get_config(args.config)
+  config, batch = load_batch(args.batches, args.config, get_config(args.config))
   family = get_family(config.family)
-  saved = np.load(os.path.join(args.batches, f"{args.config}.npz"))
-  config = with_prepared_values(config, Config(json.loads(str(saved["__config__"]))))
-  batch = {k: saved[k] for k in saved.files if k != "__config__"}
   mesh = parallel.batch_mesh(config.data.batch_size)
   state = trainer.make_init(family, config, mesh)(jax.random.PRNGKey(0), batch)
   step = trainer.make_train_step(family, config, mesh).lower(state, parallel.to_global(batch, mesh)).compile()

@@ -38,6 +38,14 @@ def real_batch(config, family):
   return config, getattr(family, "encode_inputs", lambda c, a: a)(config, batch)
 
 
+def load_batch(batches, name, config):
+  """(config, batch) from BATCHES/NAME.npz (written by --dump-batches): the batch's arrays, and `config` with the
+  values `prepare_config` filled in when it was dumped (`with_prepared_values`)."""
+  saved = np.load(os.path.join(batches, f"{name}.npz"))
+  config = with_prepared_values(config, Config(json.loads(str(saved["__config__"]))))
+  return config, {k: saved[k] for k in saved.files if k != "__config__"}
+
+
 def with_prepared_values(config, saved):
   """The config file's current settings, plus what `prepare_config` filled in when the batch was dumped (values the
   file leaves empty, e.g. mvae's vocabulary), so a dump does not pin settings changed since."""
@@ -126,9 +134,7 @@ def main():
     family = get_family(config.family)
     try:
       if args.batches:
-        saved = np.load(os.path.join(args.batches, f"{name}.npz"))
-        config = with_prepared_values(config, Config(json.loads(str(saved["__config__"]))))
-        batch = {k: saved[k] for k in saved.files if k != "__config__"}
+        config, batch = load_batch(args.batches, name, config)
       keys = set(config.flat_keys())
       apply_overrides(config, [s for s in args.set if s.split("=")[0] in keys])
       if not args.batches:
