@@ -18,35 +18,45 @@ COVERAGE = (0.1, 0.5)
 KINDS = ("mixed", "rectangles", "strokes")
 MAX_STROKES = 6
 VERTICES = 5
+# Every random number a mask needs comes from one uniform draw of [n, MASK_DRAWS + 1] (the last column orders
+# 'mixed' batches). Drawing each quantity from its own split key, as this module once did, put ~200 threefry
+# kernels of a dozen shapes into the inpainting train steps and cost 3-5 s of their ~12 s compile on a 2-core CPU.
+RECT_DRAWS = 4  # Area, aspect, top, left.
+STROKE_DRAWS = 4 + 2 * (VERTICES - 1)  # Start row and column, heading, width; a turn and a length per segment.
+MASK_DRAWS = 1 + MAX_STROKES * STROKE_DRAWS + RECT_DRAWS  # Target coverage, the strokes, a fallback rectangle.
 
 
-def rectangle_mask(rng, h, w, coverage=COVERAGE):
-  """float [h, w, 1]: one axis-aligned rectangle covering a fraction of the image drawn uniformly in `coverage`."""
-  k_area, k_aspect, k_y, k_x = jax.random.split(rng, 4)
+def _between(u, low, high):
+  return low + u * (high - low)
+
+
+def rectangle_mask(u, h, w, coverage=COVERAGE):
+  """float [h, w, 1]: one axis-aligned rectangle covering a fraction of the image drawn uniformly in `coverage`.
+  u: [RECT_DRAWS] uniforms in [0, 1)."""
   # Rounding the sides moves the area by at most half a row or column: keep the target that far inside the range.
   slack = 0.5 / min(h, w)
-  area = jax.random.uniform(k_area, (), minval=coverage[0] + slack, maxval=coverage[1] - slack) * h * w
-  aspect = jnp.exp(jax.random.uniform(k_aspect, (), minval=-np.log(2.0), maxval=np.log(2.0)))
+  area = _between(u[0], coverage[0] + slack, coverage[1] - slack) * h * w
+  aspect = jnp.exp(_between(u[1], -np.log(2.0), np.log(2.0)))
   rh = jnp.clip(jnp.round(jnp.sqrt(area * aspect)), 1, h)
   rw = jnp.clip(jnp.round(area / rh), 1, w)
-  top = jnp.floor(jax.random.uniform(k_y, ()) * (h - rh + 1))
-  left = jnp.floor(jax.random.uniform(k_x, ()) * (w - rw + 1))
+  top = jnp.floor(u[2] * (h - rh + 1))
+  left = jnp.floor(u[3] * (w - rw + 1))
   y, x = jnp.arange(h)[:, None], jnp.arange(w)[None, :]
   inside = (y >= top) & (y < top + rh) & (x >= left) & (x < left + rw)
   return inside.astype(jnp.float32)[..., None]
 
 
-def _stroke(rng, h, w):
-  """bool [h, w]: one brush stroke, a random walk of VERTICES - 1 thick segments (round caps)."""
-  k_start, k_angle, k_turn, k_len, k_width = jax.random.split(rng, 5)
+def _stroke(u, h, w):
+  """bool [h, w]: one brush stroke, a random walk of VERTICES - 1 thick segments (round caps). u: [STROKE_DRAWS]
+  uniforms in [0, 1)."""
+  segments = VERTICES - 1
   side = min(h, w)
-  start = jax.random.uniform(k_start, (2,)) * jnp.array([h, w])
-  angles = jax.random.uniform(k_angle, ()) * 2 * np.pi + jnp.cumsum(
-      jax.random.uniform(k_turn, (VERTICES - 1,), minval=-np.pi / 2, maxval=np.pi / 2))
-  lengths = jax.random.uniform(k_len, (VERTICES - 1,), minval=side / 8, maxval=side / 3)
+  start = u[:2] * jnp.array([h, w])
+  angles = u[2] * 2 * np.pi + jnp.cumsum(_between(u[4:4 + segments], -np.pi / 2, np.pi / 2))
+  lengths = _between(u[4 + segments:], side / 8, side / 3)
   steps = jnp.stack([jnp.sin(angles), jnp.cos(angles)], -1) * lengths[:, None]
   points = jnp.concatenate([start[None], start[None] + jnp.cumsum(steps, 0)])  # [V, 2]
-  radius = jax.random.uniform(k_width, (), minval=side / 24, maxval=side / 10)
+  radius = _between(u[3], side / 24, side / 10)
   pixels = jnp.stack(jnp.meshgrid(jnp.arange(h) + 0.5, jnp.arange(w) + 0.5, indexing="ij"), -1)  # [h, w, 2]
   a, b = points[:-1], points[1:]  # Segments [V - 1, 2].
   ab = b - a
@@ -57,18 +67,18 @@ def _stroke(rng, h, w):
   return distance <= radius
 
 
-def stroke_mask(rng, h, w, coverage=COVERAGE):
+def stroke_mask(u, h, w, coverage=COVERAGE):
   """float [h, w, 1]: the union of the first k random strokes whose coverage is closest to a target drawn in
-  `coverage` (among unions inside the range); a rectangle when no union is."""
-  k_target, k_strokes, k_rect = jax.random.split(rng, 3)
-  strokes = jax.vmap(lambda k: _stroke(k, h, w))(jax.random.split(k_strokes, MAX_STROKES))
+  `coverage` (among unions inside the range); a rectangle when no union is. u: [MASK_DRAWS] uniforms in [0, 1)."""
+  stroke_draws = u[1:1 + MAX_STROKES * STROKE_DRAWS].reshape(MAX_STROKES, STROKE_DRAWS)
+  strokes = jax.vmap(lambda v: _stroke(v, h, w))(stroke_draws)
   unions = jnp.cumsum(strokes.astype(jnp.int32), 0) > 0  # [MAX_STROKES, h, w]: the first 1, 2, ... strokes.
   cover = unions.mean((1, 2))
-  target = jax.random.uniform(k_target, (), minval=coverage[0], maxval=coverage[1])
+  target = _between(u[0], coverage[0], coverage[1])
   valid = (cover >= coverage[0]) & (cover <= coverage[1])
   best = jnp.argmin(jnp.where(valid, jnp.abs(cover - target), jnp.inf))
   chosen = unions[best].astype(jnp.float32)[..., None]
-  return jnp.where(valid.any(), chosen, rectangle_mask(k_rect, h, w, coverage))
+  return jnp.where(valid.any(), chosen, rectangle_mask(u[-RECT_DRAWS:], h, w, coverage))
 
 
 def random_masks(rng, n, h, w, kind="mixed"):
@@ -77,16 +87,16 @@ def random_masks(rng, n, h, w, kind="mixed"):
   if kind not in KINDS:
     raise UserError(f"mask kind {kind!r} is not one of {', '.join(KINDS)} or folder:PATH: set --set "
                     f"data.masks=mixed")
-  k_order, k_masks = jax.random.split(rng)
-  keys = jax.random.split(k_masks, n)
+  u = jax.random.uniform(rng, (n, MASK_DRAWS + 1))
   num_strokes = {"rectangles": 0, "strokes": n, "mixed": n // 2}[kind]
   parts = []
   if num_strokes:
-    parts.append(jax.vmap(lambda k: stroke_mask(k, h, w))(keys[:num_strokes]))
+    parts.append(jax.vmap(lambda v: stroke_mask(v, h, w))(u[:num_strokes, :MASK_DRAWS]))
   if num_strokes < n:
-    parts.append(jax.vmap(lambda k: rectangle_mask(k, h, w))(keys[num_strokes:]))
+    parts.append(jax.vmap(lambda v: rectangle_mask(v, h, w))(u[num_strokes:, :RECT_DRAWS]))
   masks = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
-  return jax.random.permutation(k_order, masks) if kind == "mixed" else masks
+  # Sorting i.i.d. uniforms gives a uniformly random order (ties have probability ~0).
+  return masks[jnp.argsort(u[:, -1])] if kind == "mixed" else masks
 
 
 @functools.lru_cache(maxsize=4)
