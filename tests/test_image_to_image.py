@@ -24,6 +24,13 @@ def test_random_masks_cover_ten_to_fifty_percent(kind):
   assert np.mean(np.any(other != m, axis=(1, 2, 3))) > 0.95
 
 
+def test_masks_take_their_random_numbers_from_one_draw():
+  # Each key split and draw becomes threefry kernels in the train step; separate ones cost the inpainting steps
+  # 3-5 s of compile on a 2-core CPU (benchmarks/compile_breakdown.py).
+  jaxpr = str(jax.make_jaxpr(lambda k: masks.random_masks(k, 8, 32, 32, "mixed"))(jax.random.PRNGKey(0)))
+  assert jaxpr.count("random_bits") == 1 and "random_split" not in jaxpr and "random_fold_in" not in jaxpr
+
+
 def test_rectangle_masks_are_one_rectangle():
   m = np.asarray(masks.random_masks(jax.random.PRNGKey(3), 32, 32, 32, "rectangles"))[..., 0]
   for mask in m:
