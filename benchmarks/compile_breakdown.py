@@ -63,22 +63,11 @@ def measure(config_name, batches, optimizer):
   from mmgen_jax import parallel
 
   parallel.split_cpu_into_devices()  # As the trainer runs.
-  import jax
-
-  from zoo_speed import load_batch
-
-  from mmgen_jax.config import get_config
-  from mmgen_jax.models import get_family
-  from mmgen_jax.train import trainer
+  from zoo_speed import dumped_step
 
   if optimizer == "sgd":
     plain_sgd()
-  config, batch = load_batch(batches, config_name, get_config(config_name))
-  family = get_family(config.family)
-  mesh = parallel.batch_mesh(config.data.batch_size)
-  state = trainer.make_init(family, config, mesh)(jax.random.PRNGKey(0), batch)
-  data = parallel.to_global(batch, mesh)
-  step = trainer.make_train_step(family, config, mesh)
+  _, _, step, state, data = dumped_step(batches, config_name)
   t0 = time.perf_counter()
   traced = step.trace(state, data)
   t1 = time.perf_counter()

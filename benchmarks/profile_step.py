@@ -29,19 +29,11 @@ def main():
   args = p.parse_args()
   parallel.split_cpu_into_devices()  # As the trainer runs.
   import jax
-  from zoo_speed import load_batch
+  from zoo_speed import dumped_step
 
-  from mmgen_jax.config import get_config
-  from mmgen_jax.models import get_family
-  from mmgen_jax.train import trainer
-
-  config, batch = load_batch(args.batches, args.config, get_config(args.config))
-  family = get_family(config.family)
-  mesh = parallel.batch_mesh(config.data.batch_size)
-  state = trainer.make_init(family, config, mesh)(jax.random.PRNGKey(0), batch)
-  step = trainer.make_train_step(family, config, mesh).lower(state, parallel.to_global(batch, mesh)).compile()
+  _, mesh, step, state, data = dumped_step(args.batches, args.config)
+  step = step.lower(state, data).compile()
   hlo = step.as_text()
-  data = parallel.to_global(batch, mesh)
   for _ in range(2):
     state, m = step(state, data)
   jax.block_until_ready(m)

@@ -46,6 +46,16 @@ def load_batch(batches, name, config):
   return config, {k: saved[k] for k in saved.files if k != "__config__"}
 
 
+def dumped_step(batches, name):
+  """(config, mesh, jitted train step, initial state, global batch) for BATCHES/NAME.npz, built as the trainer builds
+  them on the current devices (split the CPU first, as the trainer does)."""
+  config, batch = load_batch(batches, name, get_config(name))
+  family = get_family(config.family)
+  mesh = parallel.batch_mesh(config.data.batch_size)
+  state = trainer.make_init(family, config, mesh)(jax.random.PRNGKey(0), batch)
+  return config, mesh, trainer.make_train_step(family, config, mesh), state, parallel.to_global(batch, mesh)
+
+
 def with_prepared_values(config, saved):
   """The config file's current settings, plus what `prepare_config` filled in when the batch was dumped (values the
   file leaves empty, e.g. mvae's vocabulary), so a dump does not pin settings changed since."""
