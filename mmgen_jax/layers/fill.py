@@ -44,7 +44,7 @@ def biharmonic_fill(image, known, iterations=150):
   biharmonic equation in the holes) by `iterations` steps of conjugate gradients per image and channel, started
   from the push-pull fill. CG needs more steps for wider holes: 1,500 reach scikit-image's surface on the `photos`
   test patches' 10-50% holes at 64x64 (tested); the default 150 stop short of it on the wide ones, far closer to it
-  than their start (tested), but 0.4-2.2 dB below its hole PSNR against the true images over six mask draws, and
+  than their start (tested), but up to ~2 dB below its hole PSNR against the true images on wide holes, and
   not always above the start's there (a partly converged surface is not a better guess of the truth). No gradient
   flows through it (it sees data only)."""
   image, known = jax.lax.stop_gradient(image), jax.lax.stop_gradient(known)
