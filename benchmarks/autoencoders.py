@@ -27,7 +27,7 @@ def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--workdir", action="append", required=True)
   p.add_argument("--nll-k", type=int, default=1000)
-  p.add_argument("--out", default="docs/autoencoders")
+  p.add_argument("--out", default="docs/results/autoencoders")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)
   report = {}

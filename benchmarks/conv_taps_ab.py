@@ -53,7 +53,7 @@ def main():
   runs = {}
   for taps in (False, True):
     conv.MIN_TAPS_CHANNELS = channels if taps else 1 << 30
-    state = trainer.build_state(family, config, mesh, batch)[0]()
+    state = trainer.build_state(family, config, mesh)[0]()
     step = trainer.make_train_step(family, config, mesh).lower(state, data).compile()
     state, metrics = step(state, data)
     jax.block_until_ready(metrics)

@@ -45,7 +45,7 @@ def jax_rate(config, batch, steps):
   mesh = parallel.batch_mesh(batch)
   images = np.random.default_rng(0).integers(0, 256, (batch, config.data.image_size, config.data.image_size, 1),
                                              dtype=np.uint8)
-  init, _ = trainer.build_state(dcgan, config, mesh, {"image": images})
+  init, _ = trainer.build_state(dcgan, config, mesh)
   state = init()
   step = trainer.make_train_step(dcgan, config, mesh)
   data = parallel.to_global({"image": images}, mesh)

@@ -102,7 +102,7 @@ def bench_pix2pix(model, out_dir, name):
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--workdir", action="append", required=True)
-  p.add_argument("--out", default="docs/image_to_image")
+  p.add_argument("--out", default="docs/results/image_to_image")
   p.add_argument("--mask-draws", type=int, default=1, help="inpainting: evaluation masks per held-out image")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)

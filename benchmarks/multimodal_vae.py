@@ -30,7 +30,7 @@ from mmgen_jax.train.images import save_captioned_grid, save_grid
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--workdir", required=True)
-  p.add_argument("--out", default="docs/mvae")
+  p.add_argument("--out", default="docs/results/mvae")
   p.add_argument("--joint", type=int, default=1000, help="prior samples for the joint-coherence check")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)

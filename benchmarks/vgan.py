@@ -23,7 +23,7 @@ from mmgen_jax.train.images import write_samples
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--workdir", action="append", required=True)
-  p.add_argument("--out", default="docs/vgan")
+  p.add_argument("--out", default="docs/results/vgan")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)
   report = {}

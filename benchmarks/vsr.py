@@ -37,7 +37,7 @@ def memory(config, variables, frames):
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--workdir", action="append", required=True)
-  p.add_argument("--out", default="docs/vsr")
+  p.add_argument("--out", default="docs/results/vsr")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)
   long_clips = videos.camera_videos("test", 16, LONG, seed=99)

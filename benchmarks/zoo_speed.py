@@ -12,7 +12,6 @@ milliseconds and images/s at the config's batch size, and the jitted sampler's c
 batch-256 throughput, on a batch drawn once from the config's own dataset.
 """
 import argparse
-import functools
 import json
 import os
 import time
@@ -52,7 +51,7 @@ def dumped_step(batches, name):
   config, batch = load_batch(batches, name, get_config(name))
   family = get_family(config.family)
   mesh = parallel.batch_mesh(config.data.batch_size)
-  state = trainer.make_init(family, config, mesh)(jax.random.PRNGKey(0), batch)
+  state = trainer.make_init(family, config, mesh)(jax.random.PRNGKey(0))
   return config, mesh, trainer.make_train_step(family, config, mesh), state, parallel.to_global(batch, mesh)
 
 
@@ -97,8 +96,8 @@ def compile_seconds(jitted, *args):
 def bench_config(name, config, family, batch, steps):
   mesh = parallel.batch_mesh(config.data.batch_size)
   rng = jax.random.PRNGKey(config.seed)
-  init, init_compile = compile_seconds(trainer.make_init(family, config, mesh), rng, batch)
-  state = init(rng, batch)
+  init, init_compile = compile_seconds(trainer.make_init(family, config, mesh), rng)
+  state = init(rng)
   step = trainer.make_train_step(family, config, mesh)
   data = parallel.to_global(batch, mesh)
   step_c, step_compile = compile_seconds(step, state, data)
@@ -114,8 +113,8 @@ def bench_config(name, config, family, batch, steps):
          "init_compile_s": round(init_compile, 2), "step_compile_s": round(step_compile, 2),
          "step_ms": round(step_s * 1e3, 2), "images_per_s": round(config.data.batch_size / step_s, 1),
          "step_gflops": round(flops / 1e9, 2) if flops else None, "devices": mesh.devices.size}
-  variables = jax.device_put(family.sampling_variables(state), jax.devices()[0])
-  sample = jax.jit(functools.partial(family.sample, config), static_argnums=2)
+  variables = jax.device_put(state.ema_variables(), jax.devices()[0])
+  sample = family.make_sampler(config)  # With the family's default conditions, as `load(workdir).sample` runs.
   for n, key in ((1, "sample_b1"), (256, "sample_b256")):
     _, first = timed(sample, variables, jax.random.PRNGKey(0), n)
     reps = 10 if n == 1 else 3

@@ -35,10 +35,11 @@ def _parse_labels(text):
 
 
 def _sample(args):
-  import jax
   from mmgen_jax.errors import UserError
   from mmgen_jax.sampler import load
 
+  if args.num < 1:
+    raise UserError(f"--num must be a positive number of samples, got {args.num}: e.g. --num 16")
   model = load(args.workdir)
   conditions = {}
   if args.cond:
@@ -48,12 +49,7 @@ def _sample(args):
       conditions = {k: f[k] for k in f.files}
   if args.labels:
     conditions["labels"] = _parse_labels(args.labels)
-  try:
-    out = model.sample(jax.random.PRNGKey(args.seed), args.num, **conditions)
-  except TypeError as e:
-    raise UserError(f"family {model.config.family} does not take the conditions {sorted(conditions)} ({e}): "
-                    f"drop --cond/--labels") from None
-  out = {k: np.asarray(v) for k, v in out.items()}
+  out = {k: np.asarray(v) for k, v in model.sample(args.seed, args.num, **conditions).items()}
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   np.savez(args.out, **out, **{f"cond_{k}": v for k, v in conditions.items()})
   print(f"wrote {args.out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in out.items()))
@@ -63,10 +59,9 @@ def _eval(args):
   from mmgen_jax.errors import UserError
   from mmgen_jax.sampler import load
 
-  model = load(args.workdir)
-  if not hasattr(model.family, "evaluate"):
-    raise UserError(f"family {model.config.family} defines no evaluate(): nothing to measure yet")
-  print(json.dumps(model.family.evaluate(model.config, model.state, num=args.num, seed=args.seed)))
+  if args.num is not None and args.num < 1:
+    raise UserError(f"--num must be a positive number of examples, got {args.num}: e.g. --num 1000")
+  print(json.dumps(load(args.workdir).evaluate(num=args.num, seed=args.seed)))
 
 
 def _list(args):
@@ -117,7 +112,7 @@ def make_parser():
 
   e = sub.add_parser("eval", help="print the family's metrics of a trained workdir as one JSON object")
   e.add_argument("--workdir", required=True)
-  e.add_argument("--num", type=int, default=1000)
+  e.add_argument("--num", type=int, default=1000, help="examples or samples to measure on")
   e.add_argument("--seed", type=int, default=0)
   e.set_defaults(run=_eval)
 

@@ -1,10 +1,6 @@
 """`load(workdir)`: a trained model as an object with a jit-compiled `.sample(rng, n, **conditions)`."""
-import functools
 import json
 import os
-
-import jax
-import numpy as np
 
 from mmgen_jax import parallel
 from mmgen_jax.config import Config
@@ -14,25 +10,26 @@ from mmgen_jax.train import trainer
 
 
 class Sampler:
-  """A restored model: `config`, `family`, `state`, `step`, and `sample(rng, n, **conditions) -> dict of arrays`."""
+  """A restored model: `config`, `family` (a `mmgen_jax.family.Family`), `state`, `step`, `variables` (the EMA
+  weights samplers run on), `sample(rng, n, **conditions)` and `evaluate(num, seed)`."""
 
   def __init__(self, config, family, state, step):
     self.config, self.family, self.state, self.step = config, family, state, step
-    self.variables = family.sampling_variables(state)
-    self._sample = jax.jit(functools.partial(family.sample, config), static_argnums=2)
+    self.variables = state.ema_variables()
+    self._sample = family.make_sampler(config)
 
   def sample(self, rng, n, **conditions):
-    """Jitted family sampler on the EMA weights; e.g. {'images': uint8 [n, H, W, C]}. Conditions are keyed by
-    feature name (labels, text (str [k]), audio, image), as the family's `sample` documents; text outputs come back
-    as `text` (str [n]) too."""
-    if isinstance(rng, int):
-      rng = jax.random.PRNGKey(rng)
-    if hasattr(self.family, "encode_inputs"):
-      conditions = self.family.encode_inputs(self.config, conditions)
-    out = self._sample(self.variables, rng, int(n), **conditions)
-    if hasattr(self.family, "decode_outputs"):
-      out = self.family.decode_outputs(self.config, out)
-    return out
+    """The family's jitted sampler on the EMA weights: a dict of arrays, e.g. {'images': uint8 [n, H, W, C]}.
+
+    rng: a `jax.random` key or an int seed. Conditions are keyed by feature name (labels, text (str [k]), audio,
+    image, ...) as `family.condition_names` lists and the family's `sample` documents; with none, the family's
+    default conditions (e.g. eval-split labels 0..9 cycling) are used and returned beside the samples. Text outputs
+    come back as `text` (str [n]) too."""
+    return self._sample(self.variables, rng, n, **conditions)
+
+  def evaluate(self, num=1000, seed=0):
+    """The family's metrics (a dict) on the eval split, e.g. FID for image generators, PSNR for translators."""
+    return self.family.evaluate(self.config, self.state, num, seed)
 
 
 def load(workdir, step=None):
@@ -41,14 +38,14 @@ def load(workdir, step=None):
     raise UserError(f"{workdir} has no checkpoints/ folder: train first with `mmgen-jax train CONFIG --workdir "
                     f"{workdir}`")
   ckpt = trainer.make_checkpointer(Config(_any_config(workdir)), workdir)
-  config, _ = ckpt.read_json(step)
-  config = Config(config)
-  family = get_family(config.family)
-  mesh = parallel.make_mesh()
-  example = {"image": np.zeros((1, config.data.image_size, config.data.image_size, config.data.channels), np.uint8)}
-  _, abstract = trainer.build_state(family, config, mesh, example)
-  state, step = ckpt.restore(abstract, step)
-  ckpt.close()
+  try:
+    config, _ = ckpt.read_json(step)
+    family = get_family(config["family"])
+    config = family.complete_config(Config(config))
+    _, abstract = trainer.build_state(family, config, parallel.make_mesh())
+    state, step = ckpt.restore(abstract, step)
+  finally:
+    ckpt.close()
   return Sampler(config, family, state, step)
 
 

@@ -2,7 +2,7 @@
 
 `GANState` serves every adversarial family (generator G, discriminator D); `TrainState` serves single-optimizer
 families (VAEs, autoencoders, captioners). Both keep an EMA of the (generator) params, updated inside the jitted step
-by `update_ema`, and the rng the trainer folds the step into.
+by `update_ema`, and the rng the trainer folds the step into. `ema_variables()` is what samplers run on.
 """
 from typing import Any
 
@@ -38,15 +38,16 @@ class GANState:
   ema_start_step: int = struct.field(pytree_node=False, default=0)
 
   @classmethod
-  def create(cls, *, rng, g_variables, d_variables, g_tx, d_tx, ema_decay=0.999, ema_start_step=0):
-    """From `module.init` variables: 'params' are trained, every other collection is model state."""
+  def create(cls, *, rng, g_variables, d_variables, g_tx, d_tx, ema):
+    """From `module.init` variables: 'params' are trained, every other collection is model state. `ema`: the
+    config's `ema` block (decay, start_step)."""
     g_params, g_model_state = _split_variables(g_variables)
     d_params, d_model_state = _split_variables(d_variables)
     return cls(step=jnp.zeros((), jnp.int32), rng=rng, g_params=g_params, d_params=d_params,
                g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
                g_ema_params=jax.tree.map(jnp.copy, g_params), g_model_state=g_model_state,
-               d_model_state=d_model_state, g_tx=g_tx, d_tx=d_tx, ema_decay=ema_decay,
-               ema_start_step=ema_start_step)
+               d_model_state=d_model_state, g_tx=g_tx, d_tx=d_tx, ema_decay=ema["decay"],
+               ema_start_step=ema["start_step"])
 
   def apply_d_gradients(self, grads, d_model_state):
     updates, d_opt_state = self.d_tx.update(grads, self.d_opt_state, self.d_params)
@@ -64,6 +65,10 @@ class GANState:
   def g_variables(self, ema=True):
     """Generator variables for `apply`: EMA params (or live ones) plus its model state."""
     return {"params": self.g_ema_params if ema else self.g_params, **self.g_model_state}
+
+  def ema_variables(self):
+    """What samplers run on: the EMA generator's variables."""
+    return self.g_variables(ema=True)
 
   def d_variables(self, params=None):
     return {"params": self.d_params if params is None else params, **self.d_model_state}
@@ -83,11 +88,12 @@ class TrainState:
   ema_start_step: int = struct.field(pytree_node=False, default=0)
 
   @classmethod
-  def create(cls, *, rng, variables, tx, ema_decay=0.999, ema_start_step=0):
+  def create(cls, *, rng, variables, tx, ema):
+    """From `module.init` variables; `ema`: the config's `ema` block (decay, start_step)."""
     params, model_state = _split_variables(variables)
     return cls(step=jnp.zeros((), jnp.int32), rng=rng, params=params, opt_state=tx.init(params),
-               ema_params=jax.tree.map(jnp.copy, params), model_state=model_state, tx=tx, ema_decay=ema_decay,
-               ema_start_step=ema_start_step)
+               ema_params=jax.tree.map(jnp.copy, params), model_state=model_state, tx=tx,
+               ema_decay=ema["decay"], ema_start_step=ema["start_step"])
 
   def apply_gradients(self, grads, model_state):
     updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
@@ -98,6 +104,10 @@ class TrainState:
 
   def variables(self, ema=True):
     return {"params": self.ema_params if ema else self.params, **self.model_state}
+
+  def ema_variables(self):
+    """What samplers run on: the EMA params and the model state."""
+    return self.variables(ema=True)
 
 
 def _split_variables(variables):

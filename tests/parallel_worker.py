@@ -37,7 +37,7 @@ def main():
   source = open_source("digits", "train")
   batches = host_batches(source, 16, seed=0, process_index=jax.process_index(), process_count=jax.process_count(),
                          features=dcgan.input_features(config))
-  init, _ = trainer.build_state(dcgan, config, mesh, {"image": np.zeros((1, 32, 32, 1), np.uint8)})
+  init, _ = trainer.build_state(dcgan, config, mesh)
   state = init()
   step = trainer.make_train_step(dcgan, config, mesh)
   for _ in range(args.steps):

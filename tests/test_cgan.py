@@ -24,13 +24,13 @@ def test_labels_change_the_sample_and_are_tiled(smoke_config):
   from mmgen_jax.config import get_config
   config = get_config("cgan_digits", smoke=True)
   mesh = parallel.make_mesh(jax.devices()[:1])
-  state = trainer.build_state(cgan, config, mesh, {"image": np.zeros((1, 32, 32, 1), np.uint8)})[0]()
+  state = trainer.build_state(cgan, config, mesh)[0]()
   step = trainer.make_train_step(cgan, config, mesh)
   batch = {"image": np.random.default_rng(0).integers(0, 256, (8, 32, 32, 1), dtype=np.uint8),
            "label": np.arange(8) % 10}
   state, metrics = step(state, parallel.to_global(batch, mesh))  # Moves the label-dependent heads off zero.
   assert all(np.isfinite(float(v)) for v in metrics.values())
-  variables = cgan.sampling_variables(state)
+  variables = state.ema_variables()
   rng = jax.random.PRNGKey(0)
   out = cgan.sample(config, variables, rng, 4, labels=np.array([3, 7]))
   np.testing.assert_array_equal(out["labels"], [3, 7, 3, 7])
@@ -42,10 +42,10 @@ def test_labels_change_the_sample_and_are_tiled(smoke_config):
 def test_wrong_or_malformed_condition_is_one_clear_error():
   from mmgen_jax.config import get_config
   config = get_config("audio2img_digits", smoke=True)
-  variables = jax.eval_shape(lambda: cgan.sampling_variables(cgan.init_state(config, jax.random.PRNGKey(0), None)))
+  variables = jax.eval_shape(lambda: cgan.init_state(config, jax.random.PRNGKey(0)).ema_variables())
   with pytest.raises(UserError, match="conditioned on audio, not on labels"):
     cgan.sample(config, variables, jax.random.PRNGKey(0), 2, labels=np.array([1]))
-  with pytest.raises(UserError, match=r"shape \[2, 8000\], expected \[N, 4000\]"):
+  with pytest.raises(UserError, match=r"shape \[2, 8000\], expected float32 \[N, 4000\]"):
     cgan.sample(config, variables, jax.random.PRNGKey(0), 2, audio=np.zeros((2, 8000), np.float32))
 
 

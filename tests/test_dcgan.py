@@ -7,6 +7,7 @@ import pytest
 
 from mmgen_jax import parallel
 from mmgen_jax.config import apply_overrides
+from mmgen_jax.layers.pixels import to_float
 from mmgen_jax.layers.updown import UPSAMPLE_METHODS, depth_to_space
 from mmgen_jax.models import dcgan
 from mmgen_jax.train import trainer
@@ -64,7 +65,7 @@ def test_generator_inside_users_own_jax_code_under_vmap_and_grad():
 def test_train_step_updates_both_players_and_ema(smoke_config, loss, d_norm):
   config = apply_overrides(smoke_config, [f"loss.name={loss}", f"model.d_norm={d_norm}", "ema.start_step=0"])
   mesh = parallel.make_mesh(jax.devices()[:1])
-  init, _ = trainer.build_state(dcgan, config, mesh, _batch(config))
+  init, _ = trainer.build_state(dcgan, config, mesh)
   state0 = init()
   before = jax.device_get(state0)
   step = trainer.make_train_step(dcgan, config, mesh)
@@ -82,11 +83,11 @@ def test_train_step_updates_both_players_and_ema(smoke_config, loss, d_norm):
 def test_d_step_gradients_touch_only_d(smoke_config):
   """The D loss must not depend on G's params (fakes are stop-gradient'ed), and vice versa for the G update."""
   config = smoke_config
-  state = trainer.build_state(dcgan, config, parallel.make_mesh(jax.devices()[:1]), _batch(config))[0]()
+  state = trainer.build_state(dcgan, config, parallel.make_mesh(jax.devices()[:1]))[0]()
   g = dcgan.make_generator(config)
   d = dcgan.make_discriminator(config)
   z = jax.random.normal(jax.random.PRNGKey(0), (4, config.model.z_dim))
-  real = dcgan.to_float(_batch(config, 4)["image"])
+  real = to_float(_batch(config, 4)["image"])
 
   def d_loss(g_params, d_params):
     fake = jax.lax.stop_gradient(g.apply({"params": g_params, **state.g_model_state}, z, train=False))
@@ -99,9 +100,9 @@ def test_d_step_gradients_touch_only_d(smoke_config):
 
 
 def test_sampler_is_deterministic_uint8(smoke_config):
-  state = trainer.build_state(dcgan, smoke_config, parallel.make_mesh(jax.devices()[:1]), _batch(smoke_config))[0]()
+  state = trainer.build_state(dcgan, smoke_config, parallel.make_mesh(jax.devices()[:1]))[0]()
   sample = jax.jit(functools.partial(dcgan.sample, smoke_config), static_argnums=2)
-  a = sample(dcgan.sampling_variables(state), jax.random.PRNGKey(3), 5)["images"]
-  b = sample(dcgan.sampling_variables(state), jax.random.PRNGKey(3), 5)["images"]
+  a = sample(state.ema_variables(), jax.random.PRNGKey(3), 5)["images"]
+  b = sample(state.ema_variables(), jax.random.PRNGKey(3), 5)["images"]
   assert a.shape == (5, 32, 32, 1) and a.dtype == jnp.uint8
   np.testing.assert_array_equal(a, b)

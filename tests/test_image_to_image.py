@@ -139,8 +139,8 @@ def _smoke(name):
 
 def test_inpainting_keeps_known_pixels_bit_for_bit_and_ignores_hidden_ones():
   config, key = _smoke("inpaint_photos")
-  state = inpaint.init_state(config, key, None)
-  variables = inpaint.sampling_variables(state)
+  state = inpaint.init_state(config, key)
+  variables = state.ema_variables()
   rng = np.random.default_rng(0)
   image = rng.integers(0, 256, (3, 48, 64, 3)).astype(np.uint8)
   mask = np.asarray(masks.random_masks(key, 3, 48, 64, "mixed"), np.uint8)
@@ -160,7 +160,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter(name):
   config.optim.update(g_lr=1e-3, d_lr=1e-3)
   family = pix2pix if config.family == "pix2pix" else inpaint
   batch = {"image": photos.photo_patches_arrays("train")["image"][::300][:4]}
-  state = family.init_state(config, key, None)
+  state = family.init_state(config, key)
   init = state.g_params
   step = jax.jit(lambda s, r: family.train_step(config, s, batch, r))
   metric = "l1" if family is pix2pix else "l1_hole"
@@ -176,7 +176,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter(name):
 
 def test_evaluate_reports_the_grey_baseline_exactly():
   config, key = _smoke("gray2color_photos")
-  state = pix2pix.init_state(config, key, None)
+  state = pix2pix.init_state(config, key)
   scores = pix2pix.evaluate(config, state, num=10, batch=8)
   from skimage.color import rgb2gray
   from skimage.metrics import peak_signal_noise_ratio

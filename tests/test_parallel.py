@@ -47,7 +47,7 @@ def test_eight_devices_match_one_and_restore_on_one(tmp_path):
   ckpt = Checkpointer(tmp_path / "ckpt")
   config = Config(ckpt.read_json()[0])
   mesh = parallel.make_mesh(jax.devices()[:1])
-  _, abstract = trainer.build_state(dcgan, config, mesh, {"image": np.zeros((1, 32, 32, 1), np.uint8)})
+  _, abstract = trainer.build_state(dcgan, config, mesh)
   state, step = ckpt.restore(abstract)
   assert step == 3 and state.g_params is not None
   eight = np.load(tmp_path / "eight.npz")
@@ -106,7 +106,7 @@ def test_the_adversarial_step_moves_no_examples_between_devices():
           "config = get_config('dcgan_digits', smoke=True)\n"
           "mesh = parallel.make_mesh()\n"
           "batch = {'image': np.zeros((config.data.batch_size, 32, 32, 1), np.uint8)}\n"
-          "_, abstract = trainer.build_state(dcgan, config, mesh, batch)\n"
+          "_, abstract = trainer.build_state(dcgan, config, mesh)\n"
           "hlo = trainer.make_train_step(dcgan, config, mesh).lower(abstract, parallel.to_global(batch, mesh))"
           ".compile().as_text()\n"
           "print(mesh.devices.size, hlo.count(' all-reduce('), hlo.count(' all-to-all('), "

@@ -119,7 +119,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter():
   config.optim.update(g_lr=1e-3, d_lr=1e-3)
   arrays = clips.moving_digit_clips(np.random.default_rng(0).integers(0, 255, (4, 32, 32, 1), np.uint8), 0, 2)
   batch = {k: arrays[k] for k in ("video", "image", "target")}
-  state = vgan.init_state(config, jax.random.PRNGKey(0), None)
+  state = vgan.init_state(config, jax.random.PRNGKey(0))
   init = state.g_params
   step = jax.jit(lambda s, r: vgan.train_step(config, s, batch, r))
   l1 = []
@@ -134,7 +134,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter():
 
 def test_evaluate_scores_the_copy_baseline_exactly():
   config = _config()
-  state = vgan.init_state(config, jax.random.PRNGKey(0), None)
+  state = vgan.init_state(config, jax.random.PRNGKey(0))
   scores = vgan.evaluate(config, state, num=20, batch=16)
   target = vgan.eval_clips(config, 20)
   mse = ((target["video"][:, -1].astype(np.float64) - target["target"]) ** 2).mean((1, 2, 3))

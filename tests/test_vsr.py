@@ -84,7 +84,7 @@ def test_training_fits_a_batch_and_moves_every_parameter():
   config.train.steps = 150
   arrays = videos.camera_videos("train", 2, 6, seed=0)
   batch = {k: arrays[k] for k in ("lr_video", "hr_video")}
-  state = vsr.init_state(config, jax.random.PRNGKey(0), None)
+  state = vsr.init_state(config, jax.random.PRNGKey(0))
   init = state.params
   # The residual head starts at zero: the untrained network is exactly bicubic.
   fresh = vsr.make_model(config).apply({"params": init}, batch["lr_video"] / 255.0)
@@ -115,7 +115,7 @@ def test_evaluate_scores_bicubic_with_the_basicsr_protocol():
   from skimage.metrics import peak_signal_noise_ratio
 
   config = get_config("vsr_photos", smoke=True)
-  state = vsr.init_state(config, jax.random.PRNGKey(0), None)
+  state = vsr.init_state(config, jax.random.PRNGKey(0))
   scores = vsr.evaluate(config, state, num=3, batch=2)
   arrays = videos.photo_videos_arrays("test")
   up = vsr.bicubic(arrays["lr_video"][:3])
@@ -183,7 +183,7 @@ def test_adversarial_variant_trains_both_networks_and_samples():
   config.loss.update(adv_weight=0.01, d_width=8)
   arrays = videos.camera_videos("train", 2, 6, seed=0)
   batch = {k: arrays[k] for k in ("lr_video", "hr_video")}
-  state = vsr.init_state(config, jax.random.PRNGKey(0), None)
+  state = vsr.init_state(config, jax.random.PRNGKey(0))
   before = state
   step = jax.jit(lambda s, r: vsr.train_step(config, s, batch, r))
   for i in range(3):  # The zero-initialised head moves first; the layers before it from the second step.
@@ -191,5 +191,5 @@ def test_adversarial_variant_trains_both_networks_and_samples():
   assert {"d_loss", "g_adv_loss", "loss", "psnr"} <= set(metrics)
   for old, new in ((before.g_params, state.g_params), (before.d_params, state.d_params)):
     assert all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.any(a != b)), old, new)))
-  out = vsr.sample(config, vsr.sampling_variables(state), None, 2, lr_video=jnp.asarray(batch["lr_video"]))
+  out = vsr.sample(config, state.ema_variables(), None, 2, lr_video=jnp.asarray(batch["lr_video"]))
   assert out["video"].shape == (2, 6, 64, 64, 3)

@@ -1,4 +1,7 @@
-"""One end-to-end smoke run per zoo config on its shrunken (smoke=True) config: train, restore, sample."""
+"""One end-to-end smoke run per zoo config on its shrunken (smoke=True) config: train, restore, sample, evaluate."""
+import json
+import math
+
 import jax
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ def _needs_absent_data(name):
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in list_configs()])
-def test_config_trains_restores_and_samples(name, smoke_workdir):
+def test_config_trains_restores_samples_and_evaluates(name, smoke_workdir):
   missing = _needs_absent_data(name)
   if missing:
     pytest.skip(missing)
@@ -33,3 +36,8 @@ def test_config_trains_restores_and_samples(name, smoke_workdir):
   assert images.dtype == np.uint8
   if "text_ids" in out:  # Text-producing families also return decoded strings, one per sample.
     assert np.asarray(out["text"]).shape == (3,)
+  scores = model.evaluate(num=8)
+  json.dumps(scores)  # `mmgen-jax eval` prints it as JSON.
+  # The trainer ranks checkpoints by this metric: evaluate must report it, as a number.
+  assert math.isfinite(scores[config.train.best_metric]), scores
+  assert all(math.isfinite(v) for v in scores.values() if isinstance(v, float)), scores

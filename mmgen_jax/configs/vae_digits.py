@@ -5,27 +5,22 @@ binarised images (the binarised-MNIST protocol). beta-VAE: --set model.beta=4; I
   mmgen-jax sample --workdir workdirs/vae_digits --num 64 --out samples.npz       # prior samples
   python benchmarks/autoencoders.py --workdir workdirs/vae_digits                 # ELBO, NLL (k=1000), grids
 """
-from mmgen_jax.config import Config
+from mmgen_jax.configs._base import shrink_for_smoke, zoo_config
 
 
 def get_config(smoke=False):
-  config = Config(
-      family="vae",
-      description="VAE (conv, Bernoulli decoder on dynamically binarised images) on the real digits",
-      seed=0,
-      data=dict(source="digits", split="train", eval_split="test", image_size=32, channels=1, batch_size=64),
+  config = zoo_config(
+      "vae", "VAE (conv, Bernoulli decoder on dynamically binarised images) on the real digits",
+      data=dict(source="digits", image_size=32, channels=1, batch_size=64),
       # likelihood: bernoulli | gaussian | logistic; iwae_k > 1 trains the IWAE bound (beta must then be 1).
       model=dict(latent_dim=16, widths=[16, 32, 64], likelihood="bernoulli", beta=1.0, iwae_k=1),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=1000),
       eval=dict(nll_k=100),  # benchmarks/autoencoders.py reports k = 1000.
-      train=dict(steps=4000, log_every=100, sample_every=1000, ckpt_every=1000, keep=2, keep_best=1,
-                 best_metric="nll", best_mode="min", eval_every=2000, eval_num=1000, num_grid=100),
+      train=dict(steps=4000, sample_every=1000, ckpt_every=1000, best_metric="nll", best_mode="min",
+                 eval_every=2000, eval_num=1000, num_grid=100),
   )
   if smoke:
-    config.data.batch_size = 8
-    config.model.update(latent_dim=4, widths=[4, 8, 8])
-    config.ema.start_step = 1
+    shrink_for_smoke(config, batch_size=8, num_grid=4, latent_dim=4, widths=[4, 8, 8])
     config.eval.nll_k = 4
-    config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, eval_every=0, num_grid=4)
   return config

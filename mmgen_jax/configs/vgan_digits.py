@@ -7,28 +7,20 @@ U-Net generator, conditional PatchGAN (hinge) + L1.
 
 Variants: --set model.fusion=early|late|film, --set model.use_video=false (image-only ablation).
 """
-from mmgen_jax.config import Config
+from mmgen_jax.configs._base import GAN_LOSS, GAN_OPTIM, shrink_for_smoke, zoo_config
 
 
 def get_config(smoke=False):
-  config = Config(
-      family="vgan",
-      description="V-GAN next-frame synthesis (ConvLSTM video + CNN image encoders, fused) on moving real digits",
-      seed=0,
-      data=dict(source="moving_digits", split="train", eval_split="test", image_size=32, channels=1,
-                context_frames=4, batch_size=16),
-          # fusion: early | late | film; output: direct | warp (models/vgan.py); z_dim: noise channels at the bottleneck.
+  config = zoo_config(
+      "vgan", "V-GAN next-frame synthesis (ConvLSTM video + CNN image encoders, fused) on moving real digits",
+      data=dict(source="moving_digits", image_size=32, channels=1, context_frames=4, batch_size=16),
+      # fusion: early | late | film; output: direct | warp (models/vgan.py); z_dim: noise channels at the bottleneck.
       model=dict(fusion="late", use_video=True, use_image=True, output="direct", widths=[16, 32, 64], lstm_width=32,
                  z_dim=8, d_width=32, l1_weight=100.0),
-      loss=dict(name="hinge", gp_weight=10.0),
-      optim=dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999),
-      ema=dict(decay=0.998, start_step=500),
-      train=dict(steps=2000, log_every=100, sample_every=1000, ckpt_every=500, keep=2, keep_best=1,
-                 best_metric="psnr", best_mode="max", eval_every=500, eval_num=0, num_grid=8),
+      loss=GAN_LOSS, optim=GAN_OPTIM, ema=dict(decay=0.998, start_step=500),
+      train=dict(steps=2000, sample_every=1000, ckpt_every=500, best_metric="psnr", best_mode="max", eval_every=500,
+                 eval_num=0, num_grid=8),
   )
   if smoke:
-    config.data.batch_size = 8
-    config.model.update(widths=[8, 16, 16], lstm_width=8, z_dim=2, d_width=8)
-    config.ema.start_step = 1
-    config.train.update(steps=3, log_every=1, sample_every=3, ckpt_every=2, eval_every=0, num_grid=2)
+    shrink_for_smoke(config, batch_size=8, num_grid=2, widths=[8, 16, 16], lstm_width=8, z_dim=2, d_width=8)
   return config

@@ -100,6 +100,13 @@ def split_arrays(spec, split, image_size=None, channels=None, frames=None):
   return source.arrays
 
 
+def eval_arrays(config):
+  """The eval split of `config.data` (source, eval_split, image_size, channels, frames) in memory, as
+  `split_arrays` gives it: what evaluations and default sampling conditions read."""
+  d = config.data
+  return split_arrays(d.source, d.eval_split, d.image_size, d.channels, d.get("frames"))
+
+
 def class_cycle(labels, n, num_classes):
   """int [n] indices into `labels`: the i-th is the (i // K)-th example of class i % K (cycling within the class),
   so a grid with K columns shows one class per column."""

@@ -62,3 +62,8 @@ def mean_image(kind, outputs):
   if kind == "bernoulli":
     return 2.0 * jax.nn.sigmoid(outputs) - 1.0
   return jnp.clip(jnp.split(outputs, 2, axis=-1)[0], -1.0, 1.0)
+
+
+def gaussian_kl(mean, logvar):
+  """KL(N(mean, exp(logvar)) || N(0, I)) summed over the latent: [B, L] -> [B]."""
+  return 0.5 * jnp.sum(jnp.exp(logvar) + mean ** 2 - 1.0 - logvar, axis=-1)

@@ -11,6 +11,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from mmgen_jax.errors import UserError
+
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 SPECIAL = ("<pad>", "<unk>", "<bos>", "<eos>")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -59,6 +61,28 @@ class Tokenizer:
           toks.append(self.itos[i] if i < len(self.itos) else SPECIAL[UNK])
       texts.append(" ".join(toks))
     return texts
+
+
+def fit_vocab(source, purpose, features=("text",)):
+  """The vocabulary (a list of words) of a training source's captions, for `prepare_config` hooks; one error line
+  naming `purpose` when the source is not in memory or lacks any of `features`."""
+  arrays = getattr(source, "arrays", None)
+  missing = [f for f in features if arrays is None or f not in arrays]
+  if missing:
+    raise UserError(f"{purpose} needs the feature(s) {', '.join(features)} in an in-memory dataset ({source.name} "
+                    f"lacks {', '.join(missing)}): use digits, or set model.vocab")
+  return Tokenizer.fit(arrays["text"]).vocab
+
+
+def tokenize_text(arrays, key, tokenizer, length, bos=False, eos=False):
+  """For `encode_inputs` hooks: `arrays` with its `text` (str [N]) replaced by `key`, int32 ids [N, length]
+  (`arrays` itself when it has no text)."""
+  if "text" not in arrays:
+    return arrays
+  arrays = dict(arrays)
+  texts = np.asarray(arrays.pop("text")).reshape(-1).tolist()
+  arrays[key] = tokenizer.encode(texts, length, bos=bos, eos=eos)
+  return arrays
 
 
 class TransformerBlock(nn.Module):

@@ -8,8 +8,21 @@ Any input whose sides divide by 2^(len(widths) - 1) works, whatever size the net
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.updown import Upsample2x
+
+
+def unet_stride(widths):
+  """Input sides must be multiples of this: one halving per width after the first."""
+  return 2 ** (len(widths) - 1)
+
+
+def check_unet_size(image_size, widths):
+  """One error line when a training size does not divide by the U-Net's stride."""
+  if image_size % unet_stride(widths):
+    raise UserError(f"data.image_size={image_size} must be a multiple of {unet_stride(widths)} for "
+                    f"{len(widths)} U-Net widths (model.widths): change one of them")
 
 
 class GatedConv(nn.Module):

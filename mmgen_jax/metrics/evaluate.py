@@ -49,7 +49,7 @@ def image_generator_metrics(sample, config, num=1000, seed=0):
   kid, kid_std = distribution.kernel_inception_distance(f_train, f_fake, num_subsets=50, subset_size=500, seed=seed)
   m = min(len(f_train), len(f_fake))
   precision, recall = distribution.precision_recall(f_train[:m], f_fake[:m], k=3)
-  score, score_std = distribution.inception_score(p_fake, splits=10)
+  score, score_std = distribution.inception_score(p_fake, splits=min(10, len(p_fake)))
   scores = {"fid": distribution.frechet_distance(*train_stats, *fake_stats),
             "fid_test": distribution.frechet_distance(*test_stats, *fake_stats),
             "kid": kid, "kid_std": kid_std, "precision": precision, "recall": recall,

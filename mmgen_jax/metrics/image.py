@@ -80,3 +80,10 @@ def masked_psnr(a, b, mask, max_val=1.0):
   se = jnp.sum(mask * (a - b) ** 2, axis=(1, 2, 3))
   mse = se / (jnp.sum(mask, axis=(1, 2, 3)) * a.shape[-1])
   return 10.0 * jnp.log10(max_val ** 2 / mse)
+
+
+def image_metrics(predicted, target):
+  """{'psnr' (dB), 'ssim'}: means over uint8 [N, H, W, C] predictions against the true images."""
+  predicted, target = np.asarray(predicted, np.float32), np.asarray(target, np.float32)
+  return {"psnr": float(np.mean(psnr(predicted, target, max_val=255.0))),
+          "ssim": float(np.mean(ssim(predicted, target, max_val=255.0)))}

@@ -10,10 +10,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import eval_arrays
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
-from mmgen_jax.models.dcgan import to_float, to_uint8
-from mmgen_jax.models.vae import check_images, eval_images, make_optimizer
+from mmgen_jax.metrics.batched import batched_sample
 from mmgen_jax.state import TrainState
+from mmgen_jax.train.optim import make_optimizer
 
 
 class ConvAutoencoder(nn.Module):
@@ -64,13 +68,12 @@ def input_features(config):
   return ("image",)
 
 
-def init_state(config, rng, example_batch):
-  del example_batch
+def init_state(config, rng):
   d = config.data
   init_rng, state_rng = jax.random.split(rng)
   variables = make_model(config).init(init_rng, jnp.zeros((1, d.image_size, d.image_size, d.channels)))
-  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config),
-                           ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config.optim, config.optim.lr),
+                           ema=config.ema)
 
 
 def train_step(config, state, batch, rng):
@@ -87,35 +90,32 @@ def train_step(config, state, batch, rng):
   return state.apply_gradients(grads, state.model_state), {"loss": loss, "recon_mse": mse}
 
 
-def sampling_variables(state):
-  return state.variables(ema=True)
-
-
 def features(config, variables, images):
   """The encoder as a feature extractor: uint8 images [N, R, R, C] -> codes float32 [N, latent_dim]."""
   return make_model(config).apply(variables, to_float(jnp.asarray(images)), method=ConvAutoencoder.encode)
 
 
+def default_conditions(config, n):
+  """An autoencoder has no prior to sample: by default the eval split's first images are reconstructed."""
+  return {"image": tile(eval_arrays(config)["image"], n)}, {}
+
+
 def sample(config, variables, rng, n, image=None):
-  """{'images': uint8 [n, R, R, C]} reconstructions of `image` (uint8 [k, R, R, C], tiled to n). An autoencoder has
-  no prior to sample: without images, the first n eval-split images are reconstructed (returned as `inputs`)."""
+  """{'images': uint8 [n, R, R, C] reconstructions of `image` (uint8 [k, R, R, C], tiled to n), 'inputs': the
+  images reconstructed}."""
   del rng
-  out = {}
+  d = config.data
   if image is None:
-    image = eval_images(config)
-    image = jnp.asarray(np.resize(image, (n,) + image.shape[1:]))
-    out["inputs"] = image
-  image = check_images(config, image)
-  image = jnp.take(image, jnp.arange(n) % image.shape[0], axis=0)
+    raise UserError("an autoencoder reconstructs images: pass image (uint8 [N, R, R, C]) in --cond")
+  image = tile(check_condition("image", image, (d.image_size, d.image_size, d.channels)), n)
   logits = make_model(config).apply(variables, to_float(image))
-  return {"images": to_uint8(_image(logits)), **out}
+  return {"images": to_uint8(_image(logits)), "inputs": image}
 
 
 def evaluate(config, state, num=1000, seed=0):
   """`recon_mse` (on [0, 1] grey levels) and `psnr` (dB, peak 1) of reconstructions of the first `num` eval images."""
   del seed
-  from mmgen_jax.models.vae import reconstruct
-  images = eval_images(config)[:num]
-  recon = reconstruct(config, sampling_variables(state), images, sample_fn=sample)
+  images = eval_arrays(config)["image"][:num or None]
+  recon = batched_sample(sample, config, state.ema_variables(), {"image": images})["images"]
   mse = float(np.mean((recon / 255.0 - images / 255.0) ** 2))
   return {"recon_mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))), "num": len(images)}

@@ -13,13 +13,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mmgen_jax.data import class_cycle, split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import class_cycle, eval_arrays
 from mmgen_jax.errors import UserError
-from mmgen_jax.layers.text import PAD, Tokenizer, words
+from mmgen_jax.layers.pixels import to_float
+from mmgen_jax.layers.text import PAD, Tokenizer, fit_vocab, tokenize_text, words
 from mmgen_jax.layers.text_decoder import TextDecoder, search
 from mmgen_jax.layers.vision import ConvEncoder
-from mmgen_jax.models.dcgan import to_float
+from mmgen_jax.metrics.batched import batched
 from mmgen_jax.state import TrainState
+from mmgen_jax.train.optim import make_optimizer
+
+# Settings that configs of older checkpoints lack, as those checkpoints were trained.
+CONFIG_DEFAULTS = {"optim.name": "adamw", "optim.schedule": "warmup_cosine"}
 
 
 class Captioner(nn.Module):
@@ -62,10 +68,7 @@ def make_model(config):
 def prepare_config(config, source):
   """Builds the caption vocabulary from the training split; it is saved with the checkpoint."""
   if not config.model.vocab:
-    if not hasattr(source, "arrays") or "text" not in source.arrays:
-      raise UserError(f"captioning needs a `text` feature in an in-memory dataset ({source.name} has none): use "
-                      f"digits, or set model.vocab")
-    config.model.vocab = Tokenizer.fit(source.arrays["text"]).vocab
+    config.model.vocab = fit_vocab(source, "captioning")
   return config
 
 
@@ -76,12 +79,7 @@ def input_features(config):
 
 def encode_inputs(config, arrays):
   """`text` (str [N]) -> `caption_ids` (int32 [N, max_len + 1]: BOS, words, EOS, padding)."""
-  if "text" not in arrays:
-    return arrays
-  arrays = dict(arrays)
-  texts = np.asarray(arrays.pop("text")).reshape(-1).tolist()
-  arrays["caption_ids"] = tokenizer(config).encode(texts, config.model.max_len + 1, bos=True, eos=True)
-  return arrays
+  return tokenize_text(arrays, "caption_ids", tokenizer(config), config.model.max_len + 1, bos=True, eos=True)
 
 
 def decode_outputs(config, out):
@@ -93,18 +91,13 @@ def decode_outputs(config, out):
 
 # --- the family contract ---------------------------------------------------------------------------------------------
 
-def init_state(config, rng, example_batch):
-  del example_batch
+def init_state(config, rng):
   init_rng, state_rng = jax.random.split(rng)
   d, m, o = config.data, config.model, config.optim
   images = jnp.zeros((1, d.image_size, d.image_size, d.channels))
   variables = make_model(config).init(init_rng, images, jnp.zeros((1, m.max_len), jnp.int32))
-  # Cosine to 5% after warmup; a run shorter than the warmup (--set train.steps=3) just stays in it.
-  schedule = optax.warmup_cosine_decay_schedule(0.0, o.lr, o.warmup_steps, max(config.train.steps,
-                                                                                o.warmup_steps + 1), o.lr * 0.05)
-  tx = optax.chain(optax.clip_by_global_norm(o.grad_clip), optax.adamw(schedule, weight_decay=o.weight_decay))
-  return TrainState.create(rng=state_rng, variables=variables, tx=tx, ema_decay=config.ema.decay,
-                           ema_start_step=config.ema.start_step)
+  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(o, o.lr, config.train.steps),
+                           ema=config.ema)
 
 
 def caption_loss(logits, targets, smoothing):
@@ -144,10 +137,6 @@ def train_step(config, state, batch, rng):
   return state.apply_gradients(grads, state.model_state), {"loss": loss, "token_accuracy": accuracy}
 
 
-def sampling_variables(state):
-  return state.variables(ema=True)
-
-
 def text_decoder(config):
   """The captioner's TextDecoder, unbound: its fields size the decoding cache."""
   m = config.model
@@ -164,32 +153,24 @@ def generate(config, variables, images, beam_size=None):
   return search(text_decoder(config), step, memory_kvs, beam_size, config.model.length_penalty)
 
 
-def eval_images(config, n):
-  """(images uint8 [n, R, R, C], labels int32 [n]): eval-split images of digits 0..9 cycling, as grids read them."""
-  arrays = split_arrays(config.data.source, config.data.eval_split)
+def default_conditions(config, n):
+  """Eval-split images of digits 0..9 cycling (as grids read them), and their `labels` to return."""
+  arrays = eval_arrays(config)
   labels = np.asarray(arrays["label"])
   index = class_cycle(labels, n, 10)
-  return arrays["image"][index], labels[index].astype(np.int32)
+  return {"image": arrays["image"][index]}, {"labels": labels[index].astype(np.int32)}
 
 
 def sample(config, variables, rng, n, image=None):
-  """{'text_ids': int32 [n, max_len]} captions of `image` (uint8 [k, R, R, C], tiled to n); `Sampler.sample` adds
-  `text` (str [n]). Without images, eval-split images of digits 0..9 cycling are captioned and returned as `images`
-  with their `labels`. Deterministic: `rng` is unused (greedy/beam search)."""
+  """{'text_ids': int32 [n, max_len], 'images': the images captioned} for `image` (uint8 [k, R, R, C], tiled to n);
+  `decode_outputs` adds `text` (str [n]). Deterministic: `rng` is unused (greedy/beam search)."""
   del rng
   d = config.data
-  out = {}
   if image is None:
-    image, labels = eval_images(config, n)
-    out = {"images": jnp.asarray(image), "labels": jnp.asarray(labels)}
-  image = jnp.asarray(image)
-  if image.ndim == 3:
-    image = image[None]
-  if image.ndim != 4 or image.shape[1:] != (d.image_size, d.image_size, d.channels) or image.shape[0] == 0:
-    raise UserError(f"image has shape {list(image.shape)}, expected uint8 [N, {d.image_size}, {d.image_size}, "
-                    f"{d.channels}]: resize the images to the size the captioner was trained on")
-  image = jnp.take(image, jnp.arange(n) % image.shape[0], axis=0)
-  return {"text_ids": generate(config, variables, to_float(image)), **out}
+    raise UserError("a captioner describes images: pass image (uint8 [N, R, R, C]) in --cond")
+  image = tile(check_condition("image", image, (d.image_size, d.image_size, d.channels),
+                               note="resize the images to the size the captioner was trained on"), n)
+  return {"text_ids": generate(config, variables, to_float(image)), "images": image}
 
 
 def evaluate(config, state, num=1000, seed=0, beam_size=None):
@@ -200,12 +181,12 @@ def evaluate(config, state, num=1000, seed=0, beam_size=None):
   from mmgen_jax.data.captions import all_captions, named_digits
   from mmgen_jax.metrics.text import corpus_bleu
 
-  arrays = split_arrays(config.data.source, config.data.eval_split)
-  images, labels = arrays["image"][:num], np.asarray(arrays["label"])[:num]
-  references = [str(t) for t in np.asarray(arrays["text"])[:num]]
-  variables = sampling_variables(state)
+  arrays = eval_arrays(config)
+  images, labels = arrays["image"][:num or None], np.asarray(arrays["label"])[:num or None]
+  references = [str(t) for t in np.asarray(arrays["text"])[:num or None]]
+  variables = state.ema_variables()
   run = jax.jit(lambda v, x: generate(config, v, to_float(x), beam_size))  # Weights as arguments: no folding.
-  ids = np.concatenate([np.asarray(run(variables, images[i:i + 256])) for i in range(0, len(images), 256)])
+  ids = batched(lambda image: {"ids": run(variables, image)}, {"image": images})["ids"]
   texts = tokenizer(config).decode(ids)
   norm = lambda t: " ".join(words(t))  # As the tokenizer sees it: lower case, no punctuation.
   return {"digit_accuracy": float(np.mean([named_digits(t) == {int(l)} for t, l in zip(texts, labels)])),

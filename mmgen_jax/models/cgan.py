@@ -12,23 +12,24 @@ map at R/2 (two conv layers before the output); 'film' modulates every batch nor
 batch norm, as in BigGAN); 'cross_attention' adds attention from every pixel to the condition tokens in the blocks up
 to 16x16.
 """
-import math
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mmgen_jax.data import class_cycle, split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import class_cycle, eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.fusion import ConcatFusion, CrossAttention, FiLM, pool
-from mmgen_jax.layers.text import PAD, UNK, Tokenizer
+from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.text import PAD, UNK, Tokenizer, fit_vocab, tokenize_text
+from mmgen_jax.layers.trunks import downsampling_trunk, upsampling_widths
 from mmgen_jax.layers.updown import Upsample2x
-from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
+from mmgen_jax.train.optim import make_optimizer
 
 # model.condition -> the batch feature the encoder reads, and the `sample` keyword a user passes it as.
 BATCH_INPUT = {"label": "label", "text": "text_ids", "audio": "audio", "features": "image"}
@@ -55,7 +56,7 @@ class ConditionalGenerator(nn.Module):
   @nn.compact
   def __call__(self, z, condition, train=True):
     tokens, mask = self.condition_encoder(condition, train)
-    n = int(math.log2(self.resolution)) - 2
+    start, widths = upsampling_widths(self.resolution, self.width)
     c = unit_condition(tokens, mask)
     film = self.fusion == "film"
     # FiLM reads [condition, z], as BigGAN's conditional batch norm does: every block can vary with z.
@@ -73,11 +74,9 @@ class ConditionalGenerator(nn.Module):
       return nn.relu(x)
 
     inputs = jnp.concatenate([z, c], -1) if self.fusion == "early" else z
-    features = self.width * 2 ** (n - 1)
-    x = nn.Dense(4 * 4 * features)(inputs).reshape(z.shape[0], 4, 4, features)
+    x = nn.Dense(4 * 4 * start)(inputs).reshape(z.shape[0], 4, 4, start)
     x = norm_and_fuse(x, 4)
-    for i in range(n):
-      features = self.width * 2 ** (n - 2 - i) if i < n - 1 else self.width // 2
+    for i, features in enumerate(widths):
       x = norm_and_fuse(Upsample2x(features, self.upsample)(x), 2 ** (i + 3))
     return jnp.tanh(Conv(self.channels, (3, 3))(x))
 
@@ -90,10 +89,7 @@ class ProjectionDiscriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, condition, train=True):
-    for i in range(int(math.log2(self.resolution)) - 2):
-      x = nn.SpectralNorm(Conv(self.width * 2 ** i, (4, 4), strides=(2, 2)))(x, update_stats=train)
-      x = nn.leaky_relu(x, 0.2)
-    h = x.reshape(x.shape[0], -1)
+    h = downsampling_trunk(x, self.resolution, self.width, train, norm="spectral")
     return ProjectionHead()(h, unit_condition(*self.condition_encoder(condition, train)), train)
 
 
@@ -123,10 +119,7 @@ def make_discriminator(config):
 def prepare_config(config, source):
   """Builds the caption vocabulary from the training split (text conditions); it is saved with the checkpoint."""
   if config.model.condition == "text" and not config.model.vocab:
-    if not hasattr(source, "arrays") or "text" not in source.arrays:
-      raise UserError(f"text conditioning needs a `text` feature in an in-memory dataset ({source.name} has none): "
-                      f"use digits, or set model.vocab")
-    config.model.vocab = Tokenizer.fit(source.arrays["text"]).vocab
+    config.model.vocab = fit_vocab(source, "text conditioning")
   return config
 
 
@@ -138,34 +131,26 @@ def input_features(config):
 
 def encode_inputs(config, arrays):
   """Host-side conversion of inputs jit cannot take: `text` (str [N]) -> `text_ids` (int32 [N, text_max_len])."""
-  if "text" not in arrays:
-    return arrays
-  arrays = dict(arrays)
-  texts = np.asarray(arrays.pop("text")).reshape(-1)
-  arrays["text_ids"] = tokenizer(config).encode(texts.tolist(), config.model.text_max_len)
-  return arrays
+  return tokenize_text(arrays, "text_ids", tokenizer(config), config.model.text_max_len)
 
 
-def eval_conditions(config, n):
-  """{'labels': int32 [n], SAMPLE_KEYWORD input [n, ...]}: eval-split conditions of classes 0, 1, ..., K-1, 0, ...
-
-  The i-th is the (i // K)-th eval example of class i % K (cycling within the class), so grids read by column.
-  """
-  arrays = split_arrays(config.data.source, config.data.eval_split)
+def default_conditions(config, n):
+  """({the model's condition [n, ...] (`text_ids` for text)}, {'labels': int32 [n], the digits they encode}):
+  eval-split conditions of classes 0, 1, ..., K-1, 0, ...; the i-th is the (i // K)-th eval example of class i % K,
+  so grids read by column."""
+  arrays = eval_arrays(config)
   labels = np.asarray(arrays["label"])
   index = class_cycle(labels, n, config.model.num_classes)
-  out = {"labels": labels[index].astype(np.int32)}
+  labels = labels[index].astype(np.int32)
   key = SAMPLE_KEYWORD[config.model.condition]
-  if key != "labels":
-    out[key] = np.asarray(arrays[key])[index]
-  return encode_inputs(config, out)
+  conditions = encode_inputs(config, {key: labels if key == "labels" else np.asarray(arrays[key])[index]})
+  return conditions, ({} if key == "labels" else {"labels": labels})
 
 
 # --- the family contract --------------------------------------------------------------------------------------------
 
-def init_state(config, rng, example_batch):
-  """A GANState; parameter shapes come from the config (the example batch is not needed)."""
-  del example_batch
+def init_state(config, rng):
+  """A GANState; parameter shapes come from the config."""
   g_rng, d_rng, state_rng = jax.random.split(rng, 3)
   condition = _condition_of(config, _dummy_inputs(config))
   z = jnp.zeros((1, config.model.z_dim))
@@ -174,8 +159,7 @@ def init_state(config, rng, example_batch):
   return GANState.create(
       rng=state_rng, g_variables=make_generator(config).init(g_rng, z, condition, train=False),
       d_variables=make_discriminator(config).init(d_rng, x, condition, train=False),
-      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
-      ema_start_step=config.ema.start_step)
+      g_tx=make_optimizer(o, o.g_lr), d_tx=make_optimizer(o, o.d_lr), ema=config.ema)
 
 
 def _condition_spec(config):
@@ -233,48 +217,29 @@ def train_step(config, state, batch, rng):
                           gp_weight=config.loss.gp_weight)
 
 
-def sampling_variables(state):
-  return state.g_variables(ema=True)
-
-
 def sample(config, variables, rng, n, labels=None, text_ids=None, audio=None, image=None):
-  """{'images': uint8 [n, R, R, C], ...} for the model's condition, tiled to n when fewer are given:
+  """{'images': uint8 [n, R, R, C]} for the model's condition (+ 'labels' int32 [n] for label models), tiled to n:
 
   labels int [k] (label models), text_ids int32 [k, L] (text models; `Sampler.sample(text=[...])` tokenises),
   audio float32 [k, 4000] at 8 kHz (audio models), image uint8 [k, R, R, C] reference images (feature models).
-  With no condition, eval-split conditions of classes 0..K-1 cycling are used and their `labels` returned.
   """
   kind = config.model.condition
   given = {"label": labels, "text": text_ids, "audio": audio, "features": image}
   others = [SAMPLE_KEYWORD[k] for k, v in given.items() if v is not None and k != kind]
-  if others:
-    raise UserError(f"this {config.family} model is conditioned on {kind}, not on {', '.join(others)}: pass "
-                    f"{SAMPLE_KEYWORD[kind]!r} (--labels for labels, --cond FILE.npz for the others)")
-  out = {}
-  value = given[kind]
-  if value is None:
-    conditions = eval_conditions(config, n)
-    value = conditions["text_ids" if kind == "text" else SAMPLE_KEYWORD[kind]]
-    out["labels"] = jnp.asarray(conditions["labels"])
-  value = _check_condition(config, jnp.asarray(value))
-  value = jnp.take(value, jnp.arange(n) % value.shape[0], axis=0)
-  if kind == "label":
-    out["labels"] = value.astype(jnp.int32)
+  if others or given[kind] is None:
+    raise UserError(f"this {config.family} model is conditioned on {kind}"
+                    f"{', not on ' + ', '.join(others) if others else ''}: pass {SAMPLE_KEYWORD[kind]!r} "
+                    f"(--labels for labels, --cond FILE.npz for the others)")
+  shape, dtype = _condition_spec(config)
+  value = tile(check_condition(SAMPLE_KEYWORD[kind], given[kind], shape, dtype=np.dtype(dtype).name,
+                               note="float32 clips of 0.5 s at 8 kHz" if kind == "audio" else ""), n)
   z = jax.random.normal(rng, (n, config.model.z_dim))
   images = make_generator(config).apply(variables, z, _condition_of(config, {BATCH_INPUT[kind]: value}),
                                         train=False)
-  return {"images": to_uint8(images), **out}
-
-
-def _check_condition(config, value):
-  kind, (expected, _) = config.model.condition, _condition_spec(config)
-  if value.ndim == len(expected):  # A single condition: make it a batch of one.
-    value = value[None]
-  if value.shape[1:] != expected or value.shape[0] == 0:
-    raise UserError(f"{SAMPLE_KEYWORD[kind]} condition has shape {list(value.shape)}, expected [N"
-                    f"{''.join(', ' + str(e) for e in expected)}]" +
-                    (": audio is float32 clips of 0.5 s at 8 kHz" if kind == "audio" else ""))
-  return value
+  out = {"images": to_uint8(images)}
+  if kind == "label":
+    out["labels"] = jnp.asarray(value, jnp.int32)
+  return out
 
 
 def evaluate(config, state, num=1000, seed=0):
@@ -282,12 +247,10 @@ def evaluate(config, state, num=1000, seed=0):
   classifier assigns to the digit of their condition), for conditions from the eval split (classes cycling)."""
   from mmgen_jax.metrics.evaluate import image_generator_metrics
 
-  variables = sampling_variables(state)
+  variables = state.ema_variables()
   batch = 500
-  conditions = eval_conditions(config, batch)
-  labels = conditions.pop("labels")
-  if config.model.condition == "label":
-    conditions["labels"] = labels
+  conditions, references = default_conditions(config, batch)
+  labels = {**conditions, **references}["labels"]  # The digit each condition encodes.
   # Weights as arguments, not closure constants: XLA would constant-fold through them (slower compiles).
   jitted = jax.jit(lambda v, rng, c: sample(config, v, rng, batch, **c))
 

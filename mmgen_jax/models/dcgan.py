@@ -2,28 +2,20 @@
 
 Generator: z [B, Z] -> dense 4x4 -> (upsample x2, norm, ReLU) x log2(R/4) -> 3x3 conv -> tanh, images [B, R, R, C]
 in [-1, 1]. Discriminator: (4x4 conv stride 2, norm, LeakyReLU 0.2) x log2(R/4) -> dense, logits [B].
-The adversarial update itself is `train/gan_step.py`. Family contract (DESIGN.md): `init_state`, `train_step`,
-`sample`, `sampling_variables`, `evaluate`, plus `input_features`; every function takes the config first so the
-trainer binds it once with `functools.partial`.
+The adversarial update itself is `train/gan_step.py`; the trunks are `layers/trunks.py`. The functions below
+`make_discriminator` are the family contract (`mmgen_jax/family.py`).
 """
-import math
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import optax
 
 from mmgen_jax.layers.conv import Conv
+from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.trunks import downsampling_trunk, upsampling_widths
 from mmgen_jax.layers.updown import Upsample2x, make_norm
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
-
-
-def _num_blocks(resolution):
-  n = int(math.log2(resolution)) - 2
-  if resolution < 8 or 2 ** (n + 2) != resolution:
-    raise ValueError(f"DCGAN resolution must be a power of two >= 8, got {resolution}")
-  return n
+from mmgen_jax.train.optim import make_optimizer
 
 
 class Generator(nn.Module):
@@ -37,12 +29,10 @@ class Generator(nn.Module):
 
   @nn.compact
   def __call__(self, z, train=True):
-    n = _num_blocks(self.resolution)
-    features = self.width * 2 ** (n - 1)
-    x = nn.Dense(4 * 4 * features, dtype=self.dtype)(z).reshape(z.shape[0], 4, 4, features)
+    start, widths = upsampling_widths(self.resolution, self.width)
+    x = nn.Dense(4 * 4 * start, dtype=self.dtype)(z).reshape(z.shape[0], 4, 4, start)
     x = nn.relu(make_norm(self.norm, train, self.dtype)(x))
-    for i in range(n):
-      features = self.width * 2 ** (n - 2 - i) if i < n - 1 else self.width // 2
+    for features in widths:
       x = Upsample2x(features, self.upsample, dtype=self.dtype)(x)
       x = nn.relu(make_norm(self.norm, train, self.dtype)(x))
     x = Conv(self.channels, (3, 3), dtype=self.dtype)(x)
@@ -58,16 +48,7 @@ class Discriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, train=True):
-    for i in range(_num_blocks(self.resolution)):
-      conv = Conv(self.width * 2 ** i, (4, 4), strides=(2, 2), dtype=self.dtype)
-      if self.norm == "spectral":
-        x = nn.SpectralNorm(conv)(x, update_stats=train)
-      else:
-        x = conv(x)
-        if i > 0:  # As in DCGAN: no normalisation on the first layer, which sees the raw pixels.
-          x = make_norm(self.norm, train, self.dtype)(x)
-      x = nn.leaky_relu(x, 0.2)
-    x = x.reshape(x.shape[0], -1)
+    x = downsampling_trunk(x, self.resolution, self.width, train, self.norm, self.dtype)
     return nn.Dense(1, dtype=self.dtype)(x).astype(jnp.float32)[:, 0]
 
 
@@ -86,13 +67,15 @@ def make_discriminator(config):
   return Discriminator(resolution=config.data.image_size, width=m.d_width, norm=m.d_norm, dtype=_dtype(config))
 
 
-def make_optimizer(lr, o):
-  return optax.adam(lr, b1=o.b1, b2=o.b2)
+# --- the family contract ---------------------------------------------------------------------------------------------
+
+def input_features(config):
+  del config
+  return ("image",)
 
 
-def init_state(config, rng, example_batch):
-  """A GANState for images shaped like example_batch['image'] ([B, R, R, C] uint8)."""
-  del example_batch  # The shapes come from config.data (image_size, channels), checked against the data on load.
+def init_state(config, rng):
+  """A GANState for images [B, data.image_size, data.image_size, data.channels]."""
   channels = config.data.channels
   g_rng, d_rng, state_rng = jax.random.split(rng, 3)
   z = jnp.zeros((1, config.model.z_dim), jnp.float32)
@@ -102,24 +85,7 @@ def init_state(config, rng, example_batch):
       rng=state_rng,
       g_variables=make_generator(config).init(g_rng, z, train=False),
       d_variables=make_discriminator(config).init(d_rng, x, train=False),
-      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o),
-      ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
-
-
-def to_float(images):
-  """uint8 [..., C] in [0, 255] -> float32 in [-1, 1]."""
-  return images.astype(jnp.float32) / 127.5 - 1.0
-
-
-def to_uint8(images):
-  """float in [-1, 1] -> uint8 in [0, 255]."""
-  return jnp.clip(jnp.round((images + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
-
-
-def input_features(config):
-  """The dataset features a training batch needs."""
-  del config
-  return ("image",)
+      g_tx=make_optimizer(o, o.g_lr), d_tx=make_optimizer(o, o.d_lr), ema=config.ema)
 
 
 def train_step(config, state, batch, rng):
@@ -140,11 +106,6 @@ def train_step(config, state, batch, rng):
                           gp_weight=config.loss.gp_weight, separate_passes=config.model.d_norm == "batch")
 
 
-def sampling_variables(state):
-  """What `sample` needs from a trained state: the EMA generator's variables."""
-  return state.g_variables(ema=True)
-
-
 def sample(config, variables, rng, n):
   """{'images': uint8 [n, R, R, C]} from the (EMA) generator in inference mode."""
   z = jax.random.normal(rng, (n, config.model.z_dim))
@@ -156,7 +117,7 @@ def evaluate(config, state, num=1000, seed=0):
   """Classifier-feature FID/KID/precision/recall/score of `num` EMA samples (see metrics/evaluate.py)."""
   from mmgen_jax.metrics.evaluate import image_generator_metrics
 
-  variables = sampling_variables(state)
+  variables = state.ema_variables()
   # Weights as arguments, not closure constants: XLA would constant-fold through them (slower compiles).
   jitted = jax.jit(lambda v, rng, n: sample(config, v, rng, n), static_argnums=2)
   return image_generator_metrics(lambda rng, n: jitted(variables, rng, n), config, num, seed)

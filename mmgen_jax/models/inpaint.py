@@ -15,19 +15,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mmgen_jax.data import split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import eval_arrays
 from mmgen_jax.data.masks import mask_sampler, random_masks
 from mmgen_jax.errors import UserError
+from mmgen_jax.layers.augment import random_channel_order, random_flip
 from mmgen_jax.layers.fill import biharmonic_fill, pyramid_fill
-from mmgen_jax.layers.unet import UNet
-from mmgen_jax.models._image_to_image import (batched, check_images, image_metrics, init_gan_state, panels,
-                                              random_channel_order, random_flip, stride)
-from mmgen_jax.models.dcgan import to_float, to_uint8
-from mmgen_jax.models.pix2pix import ConditionalPatchGAN
+from mmgen_jax.layers.patch_gan import ConditionalPatchGAN
+from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.unet import UNet, check_unet_size, unet_stride
+from mmgen_jax.metrics.batched import batched_sample
+from mmgen_jax.metrics.image import image_metrics
+from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
+from mmgen_jax.train.images import panels
+from mmgen_jax.train.optim import make_optimizer
 
 FILLS = {"push_pull": pyramid_fill, "biharmonic": biharmonic_fill}  # model.fill: the first guess in the holes.
 EVAL_MASK_SEED = 1234  # The evaluation masks: fixed, so every run and the benchmark fill the same holes.
+# Settings that configs of older checkpoints lack, as those checkpoints were trained.
+CONFIG_DEFAULTS = {"model.fill": "push_pull", "model.permute_channels": False, "loss.adv_weight": 1.0}
 
 
 class Inpainter(nn.Module):
@@ -62,11 +69,10 @@ def composite(fill, image, mask):
 
 def make_generator(config):
   m = config.model
-  fill = m.get("fill", "push_pull")
-  if fill not in FILLS:
-    raise UserError(f"model.fill={fill!r} is not one of {', '.join(FILLS)}: set --set model.fill=push_pull")
+  if m.fill not in FILLS:
+    raise UserError(f"model.fill={m.fill!r} is not one of {', '.join(FILLS)}: set --set model.fill=push_pull")
   return Inpainter(channels=config.data.channels, widths=tuple(m.widths), dilations=tuple(m.dilations),
-                   upsample=m.upsample, fill=fill)
+                   upsample=m.upsample, fill=m.fill)
 
 
 def make_discriminator(config):
@@ -78,14 +84,18 @@ def input_features(config):
   return ("image",)
 
 
-def init_state(config, rng, example_batch):
+def init_state(config, rng):
   """A GANState; shapes from config.data (image_size, channels)."""
-  del example_batch
-  d = config.data
+  d, o = config.data, config.optim
   mask_sampler(d.masks, d.image_size, d.image_size)  # A bad data.masks fails here, before any compilation.
+  check_unet_size(d.image_size, config.model.widths)
   image = jnp.zeros((1, d.image_size, d.image_size, d.channels))
   mask = jnp.zeros(image.shape[:3] + (1,))
-  return init_gan_state(config, rng, make_generator(config), (image, mask), make_discriminator(config), (image, mask))
+  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
+  return GANState.create(
+      rng=state_rng, g_variables=make_generator(config).init(g_rng, image, mask),
+      d_variables=make_discriminator(config).init(d_rng, image, mask, train=False),
+      g_tx=make_optimizer(o, o.g_lr), d_tx=make_optimizer(o, o.d_lr), ema=config.ema)
 
 
 def train_step(config, state, batch, rng):
@@ -95,7 +105,7 @@ def train_step(config, state, batch, rng):
   flip_rng, mask_rng, step_rng, colour_rng = jax.random.split(rng, 4)
   images = to_float(batch["image"])
   images = random_flip(flip_rng, images) if m.flip else images
-  images = random_channel_order(colour_rng, images) if m.get("permute_channels") else images
+  images = random_channel_order(colour_rng, images) if m.permute_channels else images
   masks = mask_sampler(d.masks, images.shape[1], images.shape[2])(mask_rng, images.shape[0])
 
   def generate(g_params):
@@ -113,41 +123,40 @@ def train_step(config, state, batch, rng):
 
   return adversarial_step(state, images, generate, discriminate, (images, masks), step_rng,
                           loss_name=config.loss.name, gp_weight=config.loss.gp_weight, g_extra_loss=reconstruction,
-                          g_adv_weight=config.loss.get("adv_weight", 1.0))
+                          g_adv_weight=config.loss.adv_weight)
 
 
-def sampling_variables(state):
-  return state.g_variables(ema=True)
+def default_conditions(config, n):
+  """The eval split's first n images under the fixed evaluation masks, and the originals as `target`."""
+  images = tile(eval_arrays(config)["image"], n)
+  return {"image": images, "mask": np.asarray(eval_masks(config, n))}, {"target": images}
 
 
 def sample(config, variables, rng, n, image=None, mask=None):
   """{'images': uint8 [n, H, W, C] inpainted (known pixels exactly the input's), 'masked' (the input with its holes
-  grey), 'mask' uint8 [n, H, W, 1] (1 = missing) (+ 'target': the original, when it is known)}.
+  grey), 'mask' uint8 [n, H, W, 1] (1 = missing)}.
 
-  image: uint8 [k, H, W, C], any H, W that are multiples of `stride(config)`; mask: uint8 [k, H, W, 1], nonzero =
-  missing (random `data.masks` masks from `rng` when not given). Tiled to n. With no image, the eval split's first
-  images under the fixed evaluation masks are used."""
+  image: uint8 [k, H, W, C], any H, W that are multiples of the U-Net's stride; mask: uint8 [k, H, W, 1], nonzero =
+  missing (random `data.masks` masks from `rng` when not given). Tiled to n."""
   d = config.data
-  out = {}
   if image is None:
-    if mask is not None:
-      raise UserError("a mask needs the image it applies to: pass image (uint8 [N, H, W, C]) with it")
-    image = jnp.asarray(split_arrays(d.source, d.eval_split)["image"][:n])
-    mask = eval_masks(config, image.shape[0], image.shape[1], image.shape[2])
-    out["target"] = image
-  check_images("image", image, d.channels, stride(config))
+    raise UserError("inpainting fills the holes of images: pass image (uint8 [N, H, W, C]) and optionally mask "
+                    "(uint8 [N, H, W, 1], nonzero = missing) in --cond")
+  image = check_condition("image", image, (None, None, d.channels), multiple_of=unet_stride(config.model.widths))
   if mask is None:
     mask = random_masks(rng, image.shape[0], image.shape[1], image.shape[2], "mixed" if d.masks.startswith(
         "folder:") else d.masks)
-  elif mask.ndim != 4 or mask.shape[:3] != image.shape[:3] or mask.shape[3] != 1:
-    raise UserError(f"mask has shape {list(mask.shape)}, expected [{', '.join(map(str, image.shape[:3]))}, 1] "
-                    f"(one single-channel mask per image, nonzero = missing)")
-  image, mask = (jnp.take(x, jnp.arange(n) % x.shape[0], axis=0) for x in (image, mask))
+  else:
+    mask = check_condition("mask", mask, (image.shape[1], image.shape[2], 1),
+                           note="one single-channel mask per image, nonzero = missing")
+    if len(mask) != len(image):
+      raise UserError(f"{len(mask)} masks for {len(image)} images: pass one mask per image")
+  image, mask = tile(image, n), tile(mask, n)
   hole = (mask > 0).astype(jnp.float32)
   fill = make_generator(config).apply(variables, to_float(image), hole)
   result = composite(to_uint8(fill), image, hole)
   masked = composite(jnp.full_like(image, 128), image, hole)
-  return {"images": result, "masked": masked, "mask": hole.astype(jnp.uint8), **out}
+  return {"images": result, "masked": masked, "mask": hole.astype(jnp.uint8)}
 
 
 def decode_outputs(config, out):
@@ -163,18 +172,15 @@ def eval_masks(config, n, h=None, w=None):
   return random_masks(jax.random.PRNGKey(EVAL_MASK_SEED), n, h or side, w or side, "mixed").astype(jnp.uint8)
 
 
-def evaluate(config, state, num=None, seed=0, batch=256):
+def evaluate(config, state, num=None, seed=0):
   """On the eval split's images (the first `num`; all by default) under the fixed evaluation masks: PSNR over the
   holes (`hole_psnr`), whole-image PSNR and SSIM, and how many known pixels changed (must be 0)."""
   from mmgen_jax.metrics.image import masked_psnr
 
   del seed
-  images = np.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:num or None])
+  images = np.asarray(eval_arrays(config)["image"][:num or None])
   masks = np.asarray(eval_masks(config, len(images)))
-  variables = sampling_variables(state)
-  # Weights as arguments, not closure constants: XLA would constant-fold through them (slow compiles).
-  fill = jax.jit(lambda v, image, mask: sample(config, v, None, batch, image=image, mask=mask))
-  out = batched(lambda **c: fill(variables, **c), {"image": images, "mask": masks}, batch)["images"]
+  out = batched_sample(sample, config, state.ema_variables(), {"image": images, "mask": masks})["images"]
   known = np.broadcast_to(masks == 0, images.shape)
   return {"hole_psnr": float(np.mean(masked_psnr(out, images, masks, max_val=255.0))),
           **image_metrics(out, images), "known_pixels_changed": int(np.sum(out[known] != images[known])),

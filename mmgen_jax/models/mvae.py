@@ -23,18 +23,18 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mmgen_jax.data import dtmf, split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import dtmf, eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import likelihoods
 from mmgen_jax.layers.audio import AudioEncoder, additive_synthesis, num_frames, standardized_log_mel
 from mmgen_jax.layers.fusion import pool
-from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer
+from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
 from mmgen_jax.layers.text_decoder import TextDecoder, search
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
-from mmgen_jax.models.caption import decode_outputs, encode_inputs, tokenizer  # Same caption fields.
-from mmgen_jax.models.dcgan import to_float, to_uint8
-from mmgen_jax.models.vae import gaussian_kl, make_optimizer
 from mmgen_jax.state import TrainState
+from mmgen_jax.train.optim import make_optimizer
 
 MODALITIES = ("image", "text", "audio")
 # The batch key each modality's expert reads.
@@ -128,6 +128,10 @@ class MultimodalVAE(nn.Module):
 
 # --- host side -------------------------------------------------------------------------------------------------------
 
+def tokenizer(config):
+  return Tokenizer(config.model.vocab)
+
+
 def text_decoder(config):
   """The caption decoder, unbound: its fields size the decoding cache."""
   return TextDecoder(tokenizer(config).size, config.model.text_dim, 2, 4, config.model.max_len)
@@ -142,11 +146,18 @@ def make_model(config):
 def prepare_config(config, source):
   """Builds the caption vocabulary from the training split; it is saved with the checkpoint."""
   if not config.model.vocab:
-    if not hasattr(source, "arrays") or not {"text", "audio"} <= set(source.arrays):
-      raise UserError(f"the multimodal VAE needs `image`, `text` and `audio` features ({source.name} lacks some): "
-                      f"use digits")
-    config.model.vocab = Tokenizer.fit(source.arrays["text"]).vocab
+    config.model.vocab = fit_vocab(source, "the multimodal VAE", features=("image", "text", "audio"))
   return config
+
+
+def encode_inputs(config, arrays):
+  """`text` (str [N]) -> `caption_ids` (int32 [N, max_len + 1]: BOS, words, EOS, padding)."""
+  return tokenize_text(arrays, "caption_ids", tokenizer(config), config.model.max_len + 1, bos=True, eos=True)
+
+
+def decode_outputs(config, out):
+  """Adds `text` (str [N]) decoded from the sampler's `text_ids`."""
+  return {**out, "text": np.asarray(tokenizer(config).decode(np.asarray(out["text_ids"])))}
 
 
 def input_features(config):
@@ -162,14 +173,13 @@ def _dummy_inputs(config, n=1):
           "caption_ids": jnp.zeros((n, m.max_len + 1), jnp.int32), "audio": jnp.zeros((n, m.audio_samples))}
 
 
-def init_state(config, rng, example_batch):
-  del example_batch
+def init_state(config, rng):
   if config.data.channels != 1:
     raise UserError(f"the multimodal VAE models grey images (data.channels=1), got {config.data.channels}")
   init_rng, state_rng = jax.random.split(rng)
   variables = make_model(config).init(init_rng, _dummy_inputs(config))
-  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config),
-                           ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config.optim, config.optim.lr),
+                           ema=config.ema)
 
 
 def _model_inputs(batch):
@@ -224,7 +234,7 @@ def train_step(config, state, batch, rng):
     mean, logvar = jnp.concatenate(means), jnp.concatenate(logvars)  # [len(SUBSETS) * B, L]
     z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mean.shape)
     log_p = log_likelihoods(model, variables, z, batch, binarised)
-    kl = gaussian_kl(mean, logvar)
+    kl = likelihoods.gaussian_kl(mean, logvar)
     elbo = sum(weights[k] * log_p[k] for k in MODALITIES) - m.beta * kl
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(SUBSETS), b), axis=1))
     per_subset = {f"nll_{k}": -jnp.mean(log_p[k].reshape(len(SUBSETS), b), axis=1) for k in MODALITIES}
@@ -239,25 +249,13 @@ def train_step(config, state, batch, rng):
   return state.apply_gradients(grads, state.model_state), {"loss": loss, **metrics}
 
 
-def sampling_variables(state):
-  return state.variables(ema=True)
-
-
 def _check_inputs(config, given):
   d, m = config.data, config.model
-  expected = {"image": (d.image_size, d.image_size, d.channels), "caption_ids": (m.max_len + 1,),
-              "audio": (m.audio_samples,)}
-  out = {}
-  for key, value in given.items():
-    value = jnp.asarray(value)
-    value = value[None] if value.ndim == len(expected[key]) else value
-    if value.shape[1:] != expected[key] or value.shape[0] == 0:
-      name = {"caption_ids": "text"}.get(key, key)
-      raise UserError(f"{name} condition has shape {list(value.shape)}, expected [N, "
-                      f"{', '.join(map(str, expected[key]))}]" +
-                      (": audio is float32 clips of 0.5 s at 8 kHz" if key == "audio" else ""))
-    out[key] = value
-  return out
+  expected = {"image": ((d.image_size, d.image_size, d.channels), "uint8", ""),
+              "caption_ids": ((m.max_len + 1,), "int32", "token ids; pass `text` strings to have them made"),
+              "audio": ((m.audio_samples,), "float32", "clips of 0.5 s at 8 kHz")}
+  return {k: check_condition(k, v, expected[k][0], dtype=expected[k][1], note=expected[k][2])
+          for k, v in given.items()}
 
 
 def generate(config, variables, z):
@@ -273,17 +271,21 @@ def generate(config, variables, z):
           "audio": additive_synthesis(mel, dtmf.SAMPLE_RATE, config.model.audio_samples, HOP)}
 
 
-def sample(config, variables, rng, n, image=None, caption_ids=None, audio=None, mean=False):
+def sample(config, variables, rng, n, image=None, caption_ids=None, audio=None):
   """All three modalities (see `generate`) for n latents drawn from the product of the given modalities' experts
   (tiled to n; none given: the prior). Conditions: image uint8 [k, R, R, 1], caption_ids int32 [k, max_len + 1]
-  (`Sampler.sample(text=[...])` tokenises), audio float32 [k, 4000] at 8 kHz. `mean` uses the posterior mean."""
-  model = make_model(config)
+  (`Sampler.sample(text=[...])` tokenises), audio float32 [k, 4000] at 8 kHz."""
   given = {k: v for k, v in (("image", image), ("caption_ids", caption_ids), ("audio", audio)) if v is not None}
+  return sample_given(config, variables, rng, n, given)
+
+
+def sample_given(config, variables, rng, n, given, mean=False):
+  """`sample` for the conditions in the dict `given`; `mean` (static) decodes the posterior mean instead of a draw."""
+  model = make_model(config)
   if not given:
     z = jax.random.normal(rng, (n, config.model.latent_dim))
   else:
-    given = _check_inputs(config, given)
-    given = {k: jnp.take(v, jnp.arange(n) % v.shape[0], axis=0) for k, v in given.items()}
+    given = {k: tile(v, n) for k, v in _check_inputs(config, given).items()}
     experts = model.apply(variables, _model_inputs(given), method=MultimodalVAE.experts)
     mu, logvar = product_of_experts(experts, {k: jnp.ones(n, bool) for k in experts})
     z = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mu.shape)
@@ -300,14 +302,13 @@ def cross_modal_coherence(config, variables, num=None, seed=0):
   from mmgen_jax.data.captions import named_digits
   from mmgen_jax.metrics.classifier import FeatureExtractor
 
-  d = config.data
-  arrays = split_arrays(d.source, d.eval_split)
+  arrays = eval_arrays(config)
   num = min(num or len(arrays["label"]), len(arrays["label"]))
   labels = np.asarray(arrays["label"])[:num]
   conditions = encode_inputs(config, {"image": arrays["image"][:num], "text": arrays["text"][:num],
                                       "audio": arrays["audio"][:num]})
   # Weights as arguments, not closure constants: XLA would constant-fold through them (slower compiles).
-  jitted = jax.jit(lambda v, rng, c, mean: sample(config, v, rng, num, mean=mean, **c), static_argnums=3)
+  jitted = jax.jit(lambda v, rng, c, mean: sample_given(config, v, rng, num, c, mean), static_argnums=3)
   run = lambda rng, c, mean: jitted(variables, rng, c, mean)  # noqa: E731
   classify = FeatureExtractor("digits", progress=False)
   rng = jax.random.PRNGKey(seed)
@@ -325,7 +326,7 @@ def cross_modal_coherence(config, variables, num=None, seed=0):
 
 def evaluate(config, state, num=1000, seed=0):
   """Cross-modal coherence (see `cross_modal_coherence`) and its mean over the four directions."""
-  out = cross_modal_coherence(config, sampling_variables(state), num, seed)
+  out = cross_modal_coherence(config, state.ema_variables(), num, seed)
   out["coherence"] = float(np.mean([out[k] for k in ("text_to_image", "audio_to_image", "image_to_text",
                                                       "image_to_audio")]))
   return out

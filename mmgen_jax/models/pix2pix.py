@@ -16,15 +16,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mmgen_jax.data import split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import eval_arrays
 from mmgen_jax.errors import UserError
+from mmgen_jax.layers.augment import random_flip
 from mmgen_jax.layers.image_features import sobel, to_gray
-from mmgen_jax.layers.patch_gan import patch_logits
-from mmgen_jax.layers.unet import UNet
-from mmgen_jax.models._image_to_image import (batched, check_images, image_metrics, init_gan_state, panels,
-                                              random_flip, stride)
-from mmgen_jax.models.dcgan import to_float, to_uint8
+from mmgen_jax.layers.patch_gan import ConditionalPatchGAN
+from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.unet import UNet, check_unet_size, unet_stride
+from mmgen_jax.metrics.batched import batched_sample
+from mmgen_jax.metrics.image import image_metrics
+from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
+from mmgen_jax.train.images import panels
+from mmgen_jax.train.optim import make_optimizer
+
+# Settings that configs of older checkpoints lack, as those checkpoints were trained.
+CONFIG_DEFAULTS = {"model.residual": False}
 
 INPUTS = ("edges", "gray")
 EDGE_GAIN = 4.0  # Sobel magnitudes of photo patches are mostly below 0.25: x4 spreads them over [0, 1].
@@ -67,22 +75,10 @@ class Translator(nn.Module):
     return jnp.tanh(y)
 
 
-class ConditionalPatchGAN(nn.Module):
-  """(image [B, H, W, C], condition [B, H, W, K]) -> patch logits [B, H/2^num_down, W/2^num_down]."""
-  width: int = 64
-  num_down: int = 3
-  spectral_norm: bool = True
-
-  @nn.compact
-  def __call__(self, image, condition, train=True):
-    x = jnp.concatenate([image, condition.astype(image.dtype)], -1)
-    return patch_logits(x, self.width, train, self.num_down, self.spectral_norm)
-
-
 def make_generator(config):
   m = config.model
   return Translator(channels=config.data.channels, widths=tuple(m.widths), upsample=m.upsample,
-                    residual=m.get("residual", False))
+                    residual=m.residual)
 
 
 def make_discriminator(config):
@@ -95,14 +91,18 @@ def input_features(config):
   return ("image",)
 
 
-def init_state(config, rng, example_batch):
+def init_state(config, rng):
   """A GANState; shapes from config.data (image_size, channels)."""
-  del example_batch
-  d = config.data
+  d, o = config.data, config.optim
   check_input(config.model.input)
+  check_unet_size(d.image_size, config.model.widths)
   image = jnp.zeros((1, d.image_size, d.image_size, d.channels))
   source = jnp.zeros(image.shape[:3] + (1,))
-  return init_gan_state(config, rng, make_generator(config), (source,), make_discriminator(config), (image, source))
+  g_rng, d_rng, state_rng = jax.random.split(rng, 3)
+  return GANState.create(
+      rng=state_rng, g_variables=make_generator(config).init(g_rng, source),
+      d_variables=make_discriminator(config).init(d_rng, image, source, train=False),
+      g_tx=make_optimizer(o, o.g_lr), d_tx=make_optimizer(o, o.d_lr), ema=config.ema)
 
 
 def train_step(config, state, batch, rng):
@@ -126,8 +126,9 @@ def train_step(config, state, batch, rng):
                           gp_weight=config.loss.gp_weight, g_extra_loss=l1)
 
 
-def sampling_variables(state):
-  return state.g_variables(ema=True)
+def default_conditions(config, n):
+  """The eval split's first n images (fewer when the split is smaller); `sample` returns them as `target`."""
+  return {"image": eval_arrays(config)["image"][:n]}, {}
 
 
 def sample(config, variables, rng, n, image=None, source=None):
@@ -135,23 +136,19 @@ def sample(config, variables, rng, n, image=None, source=None):
 
   image: uint8 [k, H, W, C] photos of the output domain; their input (edges or grey) is computed as in training
   and the photos come back as `target`. source: uint8 [k, H, W, 1] inputs given directly (your own edge map or grey
-  image). Conditions are tiled to n; any H, W that are multiples of `stride(config)`. With neither, the eval
-  split's first images are used."""
+  image). Conditions are tiled to n; any H, W that are multiples of the U-Net's stride."""
   del rng  # Deterministic generator (no noise input).
-  if image is None and source is None:
-    image = jnp.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:n])
-  if image is not None and source is not None:
+  if (image is None) == (source is None):
     raise UserError("pass either image (photos, translated from their computed input) or source (the inputs "
-                    "themselves), not both")
+                    "themselves), exactly one of them")
   out = {}
+  stride = unet_stride(config.model.widths)
   if image is not None:
-    check_images("image", image, config.data.channels, stride(config))
-    image = jnp.take(image, jnp.arange(n) % image.shape[0], axis=0)
+    image = tile(check_condition("image", image, (None, None, config.data.channels), multiple_of=stride), n)
     source = to_uint8(translation_input(config.model.input, to_float(image)))
     out["target"] = image
   else:
-    check_images("source", source, 1, stride(config))
-    source = jnp.take(source, jnp.arange(n) % source.shape[0], axis=0)
+    source = tile(check_condition("source", source, (None, None, 1), multiple_of=stride), n)
   fake = make_generator(config).apply(variables, to_float(source))
   return {"images": to_uint8(fake), "source": source, **out}
 
@@ -163,15 +160,12 @@ def decode_outputs(config, out):
   return {**out, "panels": panels(*columns)}
 
 
-def evaluate(config, state, num=None, seed=0, batch=256):
+def evaluate(config, state, num=None, seed=0):
   """PSNR / SSIM of the translations of the eval split's images (the first `num`; all by default) against the
   originals, and of the baseline that copies the input to every channel (the grey image, for colourisation)."""
   del seed
-  images = np.asarray(split_arrays(config.data.source, config.data.eval_split)["image"][:num or None])
-  variables = sampling_variables(state)
-  # Weights as arguments, not closure constants: XLA would constant-fold through them (slow compiles).
-  translate = jax.jit(lambda v, image: sample(config, v, None, batch, image=image))
-  out = batched(lambda image: translate(variables, image), {"image": images}, batch)
+  images = np.asarray(eval_arrays(config)["image"][:num or None])
+  out = batched_sample(sample, config, state.ema_variables(), {"image": images})
   scores = image_metrics(out["images"], images)
   baseline = image_metrics(np.repeat(out["source"], config.data.channels, -1), images)
   return {**scores, "input_copy_psnr": baseline["psnr"], "input_copy_ssim": baseline["ssim"],

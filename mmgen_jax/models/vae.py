@@ -18,15 +18,17 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from mmgen_jax.data import split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import likelihoods
+from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
 from mmgen_jax.metrics import likelihood as bounds
-from mmgen_jax.models.dcgan import to_float, to_uint8
+from mmgen_jax.metrics.batched import batched, batched_sample
 from mmgen_jax.state import TrainState
+from mmgen_jax.train.optim import make_optimizer
 
 
 class VAE(nn.Module):
@@ -79,11 +81,6 @@ def observe(config, images, rng):
   return images, to_float(images)
 
 
-def gaussian_kl(mean, logvar):
-  """KL(N(mean, exp(logvar)) || N(0, I)) summed over the latent: [B, L] -> [B]."""
-  return 0.5 * jnp.sum(jnp.exp(logvar) + mean ** 2 - 1.0 - logvar, axis=-1)
-
-
 def _normal_log_prob(z, mean, logvar):
   return jnp.sum(-0.5 * ((z - mean) ** 2 * jnp.exp(-logvar) + logvar + jnp.log(2 * jnp.pi)), axis=-1)
 
@@ -97,7 +94,7 @@ def log_weights(config, variables, x, x_in, rng, k):
   outputs = outputs.reshape((k, x.shape[0]) + outputs.shape[1:])
   log_px = jnp.sum(likelihoods.log_prob(config.model.likelihood, outputs, x[None]), axis=(-3, -2, -1))
   log_w = log_px + _normal_log_prob(z, 0.0, 0.0) - _normal_log_prob(z, mean, logvar)
-  return log_w, log_px, gaussian_kl(mean, logvar)
+  return log_w, log_px, likelihoods.gaussian_kl(mean, logvar)
 
 
 # --- the family contract ---------------------------------------------------------------------------------------------
@@ -107,21 +104,15 @@ def input_features(config):
   return ("image",)
 
 
-def make_optimizer(config):
-  o = config.optim
-  return optax.chain(optax.clip_by_global_norm(o.grad_clip), optax.adam(o.lr))
-
-
-def init_state(config, rng, example_batch):
-  del example_batch
+def init_state(config, rng):
   m, d = config.model, config.data
   if m.iwae_k > 1 and m.beta != 1.0:
     raise UserError(f"model.beta={m.beta} with model.iwae_k={m.iwae_k}: the IWAE bound has no beta; set one of "
                     f"them to 1")
   init_rng, state_rng = jax.random.split(rng)
   variables = make_model(config).init(init_rng, jnp.zeros((1, d.image_size, d.image_size, d.channels)))
-  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config),
-                           ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config.optim, config.optim.lr),
+                           ema=config.ema)
 
 
 def train_step(config, state, batch, rng):
@@ -142,10 +133,6 @@ def train_step(config, state, batch, rng):
   return state.apply_gradients(grads, state.model_state), {"loss": loss, **metrics}
 
 
-def sampling_variables(state):
-  return state.variables(ema=True)
-
-
 def sample(config, variables, rng, n, image=None):
   """{'images': uint8 [n, R, R, C]}: the decoder's mean image for z ~ N(0, I), or with `image` (uint8 [k, R, R, C],
   tiled to n) the reconstruction through the posterior mean."""
@@ -153,8 +140,8 @@ def sample(config, variables, rng, n, image=None):
   if image is None:
     z = jax.random.normal(rng, (n, config.model.latent_dim))
   else:
-    image = check_images(config, image)
-    image = jnp.take(image, jnp.arange(n) % image.shape[0], axis=0)
+    d = config.data
+    image = tile(check_condition("image", image, (d.image_size, d.image_size, d.channels)), n)
     z, _ = model.apply(variables, encoder_input(config, image), method=VAE.encode)
   outputs = model.apply(variables, z, method=VAE.decode)
   return {"images": to_uint8(likelihoods.mean_image(config.model.likelihood, outputs))}
@@ -164,16 +151,6 @@ def encoder_input(config, images):
   """What the encoder reads for uint8 images at test time (bernoulli models: the grey levels, not a random draw)."""
   del config
   return to_float(images)
-
-
-def check_images(config, image):
-  d = config.data
-  image = jnp.asarray(image)
-  image = image[None] if image.ndim == 3 else image
-  if image.ndim != 4 or image.shape[1:] != (d.image_size, d.image_size, d.channels) or image.shape[0] == 0:
-    raise UserError(f"image has shape {list(image.shape)}, expected uint8 [N, {d.image_size}, {d.image_size}, "
-                    f"{d.channels}]: give images of the size the model was trained on")
-  return image
 
 
 def interpolate(config, variables, a, b, steps=8):
@@ -187,12 +164,6 @@ def interpolate(config, variables, a, b, steps=8):
   outputs = model.apply(variables, z.reshape(-1, z.shape[-1]), method=VAE.decode)
   images = to_uint8(likelihoods.mean_image(config.model.likelihood, outputs))
   return images.reshape((a.shape[0], steps) + images.shape[1:])
-
-
-def eval_images(config):
-  """The eval split's uint8 images [N, R, R, C] (cached)."""
-  d = config.data
-  return split_arrays(d.source, d.eval_split, d.image_size, d.channels)["image"]
 
 
 def likelihood_metrics(config, variables, images, k, seed=0, batch=16, chunk=None):
@@ -212,35 +183,27 @@ def likelihood_metrics(config, variables, images, k, seed=0, batch=16, chunk=Non
     log_w = log_w.reshape((k,) + log_w.shape[2:])
     return bounds.elbo(log_w), bounds.iwae_bound(log_w)
 
-  elbos, iwaes = [], []
-  for i in range(0, len(images), batch):
-    part = np.asarray(images[i:i + batch])
-    pad = batch - len(part)  # One shape, one compilation.
-    e, w = run(jnp.asarray(np.concatenate([part, np.repeat(part[-1:], pad, 0)])), jax.random.PRNGKey(seed + i))
-    elbos.append(np.asarray(e)[:len(part)])
-    iwaes.append(np.asarray(w)[:len(part)])
-  elbo, iwae = float(np.mean(np.concatenate(elbos))), float(np.mean(np.concatenate(iwaes)))
+  # Each chunk's draws: the seed plus the chunk's first image index.
+  starts = iter(range(0, len(images), batch))
+  per_image = batched(lambda images: dict(zip(("elbo", "iwae"), run(images, jax.random.PRNGKey(seed + next(starts))))),
+                      {"images": images}, batch)
+  elbo, iwae = float(np.mean(per_image["elbo"])), float(np.mean(per_image["iwae"]))
   out = {"elbo": elbo, "nll": -iwae, "nll_k": k, "num": len(images)}
   if config.model.likelihood == "logistic":
     out["bits_per_dim"] = -iwae / (math.log(2) * np.prod(images.shape[1:]))
   return out
 
 
-def reconstruct(config, variables, images, batch=256, sample_fn=None):
-  """uint8 [N, R, R, C] reconstructions of uint8 images (the VAE's through its posterior mean) in jitted batches;
-  `sample_fn` is the family's `sample` (this module's by default)."""
-  sample_fn = sample_fn or sample
-  run = jax.jit(lambda v, x: sample_fn(config, v, None, x.shape[0], image=x)["images"])  # Weights as arguments.
-  return np.concatenate([np.asarray(run(variables, jnp.asarray(images[i:i + batch])))
-                         for i in range(0, len(images), batch)])
+def reconstruct(config, variables, images):
+  """uint8 [N, R, R, C] reconstructions (through the posterior mean) of uint8 images, in jitted batches."""
+  return batched_sample(sample, config, variables, {"image": images})["images"]
 
 
 def evaluate(config, state, num=1000, seed=0):
   """ELBO and NLL (k = `eval.nll_k`) in nats on the first `num` eval-split images, and the posterior-mean
   reconstruction error `recon_mse` (on [0, 1] grey levels)."""
-  d = config.data
-  images = eval_images(config)[:num]
-  variables = sampling_variables(state)
+  images = eval_arrays(config)["image"][:num or None]
+  variables = state.ema_variables()
   out = likelihood_metrics(config, variables, images, config.eval.nll_k, seed)
   out["recon_mse"] = float(np.mean((reconstruct(config, variables, images) / 255.0 - images / 255.0) ** 2))
   return out

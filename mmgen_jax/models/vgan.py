@@ -21,28 +21,31 @@ Discriminator (`ConditionalPatchDiscriminator`): a PatchGAN over the frame stack
 frames and the still, as channels) -> logits [B, H/4, W/4], one per patch, spectrally normalised. Losses: hinge (or
 any `train/losses.py` GAN loss) + `model.l1_weight` x L1 to the true next frame (Isola et al. 2017).
 """
-import itertools
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mmgen_jax.data import split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.fusion import FiLM, MapConcatFusion
 from mmgen_jax.layers.patch_gan import patch_logits
+from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.updown import Upsample2x
 from mmgen_jax.layers.video import FeaturePyramid, VideoEncoder, stack_frames_with
 from mmgen_jax.layers.warp import warp
-from mmgen_jax.models._image_to_image import batched, image_metrics
-from mmgen_jax.models.dcgan import make_optimizer, to_float, to_uint8
+from mmgen_jax.metrics.batched import batched_sample
+from mmgen_jax.metrics.image import image_metrics
 from mmgen_jax.state import GANState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
+from mmgen_jax.train.optim import make_optimizer
 
 FUSIONS = ("early", "late", "film")
 OUTPUTS = ("direct", "warp")
+# Settings that configs of older checkpoints lack, as those checkpoints were trained (before the warp head).
+CONFIG_DEFAULTS = {"model.output": "direct"}
 
 
 class NextFrameGenerator(nn.Module):
@@ -115,11 +118,10 @@ def make_generator(config):
   if not (m.use_video or m.use_image):
     raise UserError("model.use_video and model.use_image are both false: the generator needs a condition; set one "
                     "of them true")
-  output = m.get("output", "direct")  # Checkpoints from before the warp head have no model.output.
-  if output not in OUTPUTS:
-    raise UserError(f"model.output={output!r} is not one of {', '.join(OUTPUTS)}: set --set model.output=warp")
+  if m.output not in OUTPUTS:
+    raise UserError(f"model.output={m.output!r} is not one of {', '.join(OUTPUTS)}: set --set model.output=warp")
   return NextFrameGenerator(channels=config.data.channels, widths=tuple(m.widths), lstm_width=m.lstm_width,
-                            fusion=m.fusion, use_video=m.use_video, use_image=m.use_image, output=output)
+                            fusion=m.fusion, use_video=m.use_video, use_image=m.use_image, output=m.output)
 
 
 def make_discriminator(config):
@@ -142,9 +144,8 @@ def _zeros(config, n):
           jnp.zeros((n, d.image_size, d.image_size, d.channels)))
 
 
-def init_state(config, rng, example_batch):
-  """A GANState; shapes come from config.data (context_frames, image_size, channels), not the example batch."""
-  del example_batch
+def init_state(config, rng):
+  """A GANState; shapes come from config.data (context_frames, image_size, channels)."""
   side = config.data.image_size
   if side % 2 ** (len(config.model.widths) - 1):
     raise UserError(f"data.image_size={side} must be divisible by {2 ** (len(config.model.widths) - 1)} "
@@ -155,8 +156,7 @@ def init_state(config, rng, example_batch):
   return GANState.create(
       rng=state_rng, g_variables=make_generator(config).init(g_rng, video, image, jnp.zeros(_noise_shape(config, 1))),
       d_variables=make_discriminator(config).init(d_rng, image, video, image, train=False),
-      g_tx=make_optimizer(o.g_lr, o), d_tx=make_optimizer(o.d_lr, o), ema_decay=config.ema.decay,
-      ema_start_step=config.ema.start_step)
+      g_tx=make_optimizer(o, o.g_lr), d_tx=make_optimizer(o, o.d_lr), ema=config.ema)
 
 
 def train_step(config, state, batch, rng):
@@ -181,25 +181,23 @@ def train_step(config, state, batch, rng):
                           gp_weight=config.loss.gp_weight, g_extra_loss=l1)
 
 
-def sampling_variables(state):
-  return state.g_variables(ema=True)
+def default_conditions(config, n):
+  """The eval split's first n clips {'video', 'image'} (fewer when the split is smaller), with their true next
+  frames as `target`."""
+  clips = eval_clips(config, n)
+  return {"video": clips["video"], "image": clips["image"]}, {"target": tile(clips["target"], n)}
 
 
 def sample(config, variables, rng, n, video=None, image=None):
   """{'images': uint8 [n, H, W, C] (the generated next frames), 'video', 'image'}: conditions tiled to n.
 
   video: uint8 [k, T, H, W, C] context clips; image: uint8 [k, H, W, C] stills (each needed unless the model was
-  trained without it). With neither, the first eval-split clips are used (their true next frames come back as
-  `target`)."""
-  out = {}
-  if video is None and image is None:
-    arrays = eval_clips(config, n)
-    video, image, out["target"] = arrays["video"], arrays["image"], jnp.asarray(arrays["target"])
+  trained without it)."""
   video, image = _check_conditions(config, video, image)
-  video, image = (jnp.take(x, jnp.arange(n) % x.shape[0], axis=0) for x in (video, image))
+  video, image = tile(video, n), tile(image, n)
   z = jax.random.normal(rng, _noise_shape(config, n))
   frames = make_generator(config).apply(variables, to_float(video), to_float(image), z, train=False)
-  return {"images": to_uint8(frames), "video": video, "image": image, **out}
+  return {"images": to_uint8(frames), "video": video, "image": image}
 
 
 def decode_outputs(config, out):
@@ -217,13 +215,15 @@ def _check_conditions(config, video, image):
   use becomes zeros; a wrong shape is one error line."""
   d, m = config.data, config.model
   frame = (d.image_size, d.image_size, d.channels)
-  for name, value, used, shape in (("video", video, m.use_video, (d.context_frames,) + frame),
-                                   ("image", image, m.use_image, frame)):
-    if value is None and used:
-      raise UserError(f"this model needs `{name}` (uint8 [N, {', '.join(map(str, shape))}]): pass it in --cond")
-    if value is not None and (value.ndim != len(shape) + 1 or tuple(value.shape[1:]) != shape or not len(value)):
-      raise UserError(f"{name} condition has shape {list(value.shape)}, expected [N, {', '.join(map(str, shape))}]"
-                      f" (uint8)")
+  shapes = {"video": (d.context_frames,) + frame, "image": frame}
+  given = {"video": video, "image": image}
+  for name, used in (("video", m.use_video), ("image", m.use_image)):
+    if given[name] is None and used:
+      raise UserError(f"this model needs `{name}` (uint8 [N, {', '.join(map(str, shapes[name]))}]): pass it in "
+                      f"--cond")
+  if video is None and image is None:
+    raise UserError("pass video and/or image (the conditions this model was trained with) in --cond")
+  video, image = (None if given[k] is None else check_condition(k, given[k], shapes[k]) for k in ("video", "image"))
   k = len(video) if video is not None else len(image)
   video = jnp.zeros((k,) + (d.context_frames,) + frame, jnp.uint8) if video is None else jnp.asarray(video)
   image = jnp.zeros((k,) + frame, jnp.uint8) if image is None else jnp.asarray(image)
@@ -234,23 +234,17 @@ def _check_conditions(config, video, image):
 
 def eval_clips(config, n=None):
   """The eval split's first n clips (all by default): {'video', 'image', 'target'} uint8."""
-  arrays = split_arrays(config.data.source, config.data.eval_split)
+  arrays = eval_arrays(config)
   return {k: np.asarray(arrays[k][:n]) for k in ("video", "image", "target")}
 
 
-def evaluate(config, state, num=None, seed=0, batch=256):
+def evaluate(config, state, num=None, seed=0):
   """PSNR/SSIM of the generated next frames on the eval split (the first `num` clips, all by default), and of the
   copy-the-last-frame baseline on the same clips."""
   clips = eval_clips(config, num or None)
-  variables = sampling_variables(state)
-  # Weights as arguments, not closure constants: XLA constant-folds the ConvLSTM's first step through them
-  # (seconds of compile per evaluation, measured).
-  generate = jax.jit(lambda v, rng, video, image: sample(config, v, rng, batch, video=video, image=image)["images"])
-  rng, chunk = jax.random.PRNGKey(seed), itertools.count()
   # Each chunk's noise: the seed folded with the chunk's first clip index.
-  frames = batched(lambda video, image: {"frames": generate(variables, jax.random.fold_in(rng, next(chunk) * batch),
-                                                            video, image)},
-                   {"video": clips["video"], "image": clips["image"]}, batch)["frames"]
+  frames = batched_sample(sample, config, state.ema_variables(), {"video": clips["video"], "image": clips["image"]},
+                          rng=jax.random.PRNGKey(seed))["images"]
   n = len(clips["target"])
   scores = image_metrics(frames, clips["target"])
   baseline = image_metrics(clips["video"][:, -1], clips["target"])

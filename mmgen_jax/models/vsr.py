@@ -19,19 +19,26 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from mmgen_jax.data import split_arrays
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import eval_arrays
 from mmgen_jax.errors import UserError
+from mmgen_jax.layers.augment import random_channel_order
 from mmgen_jax.layers.conv import Conv
+from mmgen_jax.layers.patch_gan import ConditionalPatchGAN
 from mmgen_jax.layers.updown import depth_to_space
 from mmgen_jax.layers.warp import warp
+from mmgen_jax.metrics.batched import batched_sample
 from mmgen_jax.metrics.image import psnr, ssim
-from mmgen_jax.models._image_to_image import batched, random_channel_order
 from mmgen_jax.state import GANState, TrainState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
+from mmgen_jax.train.images import panels
+from mmgen_jax.train.optim import make_optimizer
 
 SCALE = 4
+# Settings that configs of older checkpoints lack, as those checkpoints were trained.
+CONFIG_DEFAULTS = {"data.augment": ["flip", "reverse"], "loss.adv_weight": 0.0, "optim.schedule": "cosine",
+                   "optim.b1": 0.9, "optim.b2": 0.99}
 
 
 class ResidualBlock(nn.Module):
@@ -145,12 +152,6 @@ def make_model(config, unroll=True, quantize=False):
                             quantize=quantize)
 
 
-def make_optimizer(config):
-  o = config.optim
-  schedule = optax.cosine_decay_schedule(o.lr, config.train.steps, alpha=0.01)
-  return optax.chain(optax.clip_by_global_norm(o.grad_clip), optax.adam(schedule, b1=0.9, b2=0.99))
-
-
 def input_features(config):
   del config
   return ("lr_video", "hr_video")
@@ -158,20 +159,18 @@ def input_features(config):
 
 def adversarial(config):
   """Whether this run is the perceptual variant: Charbonnier + loss.adv_weight x a PatchGAN's hinge term."""
-  return config.get("loss", {}).get("adv_weight", 0.0) > 0
+  return config.loss.adv_weight > 0
 
 
 def make_discriminator(config):
   """A conditional PatchGAN over one HR frame and the bicubic upsampling of its LR frame (spectral norm)."""
-  from mmgen_jax.models.pix2pix import ConditionalPatchGAN
-
   return ConditionalPatchGAN(width=config.loss.d_width, num_down=3, spectral_norm=True)
 
 
-def init_state(config, rng, example_batch):
+def init_state(config, rng):
   """A TrainState; a GANState (generator = the upscaler) for the adversarial variant."""
-  del example_batch
-  d = config.data
+  d, o = config.data, config.optim
+  tx = make_optimizer(o, o.lr, config.train.steps)
   init_rng, state_rng = jax.random.split(rng)
   d_rng = jax.random.fold_in(rng, 1)
   lr = jnp.zeros((1, d.frames, d.image_size // SCALE, d.image_size // SCALE, 3))
@@ -180,10 +179,8 @@ def init_state(config, rng, example_batch):
     frame = jnp.zeros((1, d.image_size, d.image_size, 3))
     return GANState.create(rng=state_rng, g_variables=variables,
                            d_variables=make_discriminator(config).init(d_rng, frame, frame, train=False),
-                           g_tx=make_optimizer(config), d_tx=optax.adam(config.loss.d_lr, b1=0.5, b2=0.999),
-                           ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
-  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config),
-                           ema_decay=config.ema.decay, ema_start_step=config.ema.start_step)
+                           g_tx=tx, d_tx=make_optimizer({"b1": 0.5}, config.loss.d_lr), ema=config.ema)
+  return TrainState.create(rng=state_rng, variables=variables, tx=tx, ema=config.ema)
 
 
 def charbonnier(x, y, eps=1e-3):
@@ -220,7 +217,7 @@ def train_step(config, state, batch, rng):
   """One Adam step on the Charbonnier loss of batch['lr_video'] -> batch['hr_video'] (uint8 [B, T, ...]), each clip
   transformed at random by `augment` (config.data.augment)."""
   lr, hr = batch["lr_video"].astype(jnp.float32) / 255.0, batch["hr_video"].astype(jnp.float32) / 255.0
-  lr, hr = augment(rng, lr, hr, tuple(config.data.get("augment", ("flip", "reverse"))))
+  lr, hr = augment(rng, lr, hr, tuple(config.data.augment))
   model = make_model(config)
   if adversarial(config):
     return _adversarial_step(config, state, model, lr, hr, rng)
@@ -230,11 +227,13 @@ def train_step(config, state, batch, rng):
     return charbonnier(out, hr), out
 
   (loss, out), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  return state.apply_gradients(grads, state.model_state), {"loss": loss, "psnr": _psnr(out, hr)}
+  return state.apply_gradients(grads, state.model_state), {"loss": loss, "psnr": frame_psnr(out, hr)}
 
 
-def _psnr(out, hr):
-  return -10.0 * jnp.log10(jnp.mean((jnp.clip(out, 0, 1) - hr) ** 2))
+def frame_psnr(out, hr):
+  """Mean PSNR (dB) over the frames of float videos [B, T, H, W, C] in [0, 1] (the output clipped first)."""
+  flat = lambda x: x.reshape((-1,) + x.shape[2:])
+  return jnp.mean(psnr(flat(jnp.clip(out, 0, 1)), flat(hr)))
 
 
 def _adversarial_step(config, state, model, lr, hr, rng):
@@ -253,14 +252,10 @@ def _adversarial_step(config, state, model, lr, hr, rng):
   def reconstruction(fake):
     out, target = fake * 0.5 + 0.5, hr.reshape(fake.shape)
     loss = charbonnier(out, target)
-    return loss, {"loss": loss, "psnr": _psnr(out, target)}
+    return loss, {"loss": loss, "psnr": jnp.mean(psnr(jnp.clip(out, 0, 1), target))}
 
   return adversarial_step(state, frames(hr), generate, discriminate, base, rng, loss_name="hinge",
                           g_extra_loss=reconstruction, g_adv_weight=config.loss.adv_weight)
-
-
-def sampling_variables(state):
-  return state.g_variables(ema=True) if isinstance(state, GANState) else state.variables(ema=True)
 
 
 def upscale(config, variables, lr_video):
@@ -268,32 +263,26 @@ def upscale(config, variables, lr_video):
   return make_model(config, unroll=False, quantize=True).apply(variables, lr_video.astype(jnp.float32) / 255.0)
 
 
-def eval_arrays(config):
-  """The eval split's {'lr_video', 'hr_video', ...} (a folder:PATH source is read as videos)."""
-  d = config.data
-  return split_arrays(d.source, d.eval_split, d.image_size, d.channels, d.frames)
+def default_conditions(config, n):
+  """The eval split's first n clips (fewer when the split is smaller), with their true HR clips as `hr_video`."""
+  arrays = eval_arrays(config)
+  return {"lr_video": arrays["lr_video"][:n]}, {"hr_video": tile(arrays["hr_video"][:n], n)}
 
 
 def sample(config, variables, rng, n, lr_video=None):
-  """{'video': uint8 [n, T, 4h, 4w, 3], 'lr_video', 'images': the middle frames [n, 4h, 4w, 3]} (+ 'hr_video' when
-  the eval split's clips are used, i.e. no lr_video given). lr_video: uint8 [k, T, h, w, 3], tiled to n."""
+  """{'video': uint8 [n, T, 4h, 4w, 3], 'lr_video', 'images': the middle frames [n, 4h, 4w, 3]}.
+  lr_video: uint8 [k, T, h, w, 3], any T, h, w, tiled to n."""
   del rng
-  out = {}
   if lr_video is None:
-    arrays = eval_arrays(config)
-    lr_video, out["hr_video"] = jnp.asarray(arrays["lr_video"][:n]), jnp.asarray(arrays["hr_video"][:n])
-  if lr_video.ndim != 5 or lr_video.shape[-1] != 3 or not lr_video.shape[0] or not lr_video.shape[1]:
-    raise UserError(f"lr_video has shape {list(lr_video.shape)}, expected uint8 [N, T, h, w, 3]")
-  lr_video = jnp.take(lr_video, jnp.arange(n) % lr_video.shape[0], axis=0)
+    raise UserError("super-resolution upscales clips: pass lr_video (uint8 [N, T, h, w, 3]) in --cond")
+  lr_video = tile(check_condition("lr_video", lr_video, (None, None, None, 3)), n)
   video = upscale(config, variables, lr_video)
-  return {"video": video, "lr_video": lr_video, "images": video[:, video.shape[1] // 2], **out}
+  return {"video": video, "lr_video": lr_video, "images": video[:, video.shape[1] // 2]}
 
 
 def decode_outputs(config, out):
   """Adds `panels` for the sample grids: per clip, bicubic (nearest-looking LR) | ours | HR of the middle frame."""
   del config
-  from mmgen_jax.models._image_to_image import panels
-
   mid = out["video"].shape[1] // 2
   lr = np.asarray(out["lr_video"])[:, mid]
   big = np.repeat(np.repeat(lr, SCALE, 1), SCALE, 2)
@@ -318,13 +307,11 @@ def bicubic(lr_video):
   return np.asarray(jnp.clip(jnp.round(up), 0, 255).astype(jnp.uint8)).reshape(n, t, SCALE * h, SCALE * w, c)
 
 
-def evaluate(config, state, num=None, seed=0, batch=32):
+def evaluate(config, state, num=None, seed=0):
   """PSNR/SSIM (Y, border 4) of the upscaled eval clips (the first `num`; all by default) and of bicubic."""
   del seed
   arrays = eval_arrays(config)
   lr, hr = (np.asarray(arrays[k][:num or None]) for k in ("lr_video", "hr_video"))
-  variables = sampling_variables(state)
-  run = jax.jit(lambda v, lr_video: {"video": upscale(config, v, lr_video)})  # Weights as arguments: no folding.
-  video = batched(lambda lr_video: run(variables, lr_video), {"lr_video": lr}, batch)["video"]
+  video = batched_sample(sample, config, state.ema_variables(), {"lr_video": lr}, batch=32)["video"]
   ours, base = frame_scores(video, hr), frame_scores(bicubic(lr), hr)
   return {**ours, "bicubic_psnr": base["psnr"], "bicubic_ssim": base["ssim"], "num_clips": len(lr)}

@@ -65,3 +65,15 @@ def write_samples(prefix, out):
       save_captioned_grid(prefix + ".png", out["images"], np.asarray(out["text"]).tolist())
   elif "images" in out:
     save_grid(prefix + ".png", out["images"])
+
+
+def to_rgb(images):
+  """uint8 [..., 1 or 3] -> [..., 3] (grey replicated), so panels of mixed channel counts share one grid."""
+  images = np.asarray(images)
+  return np.repeat(images, 3, -1) if images.shape[-1] == 1 else images
+
+
+def panels(*columns):
+  """uint8 [n, len(columns), H, W, 3]: one row per example, the given [n, H, W, 1 or 3] images side by side (what
+  `write_samples` draws as one row per example)."""
+  return np.stack([to_rgb(c) for c in columns], 1)

@@ -1,11 +1,6 @@
 """The generic trainer: one readable loop for every family (it never imports `models/`).
 
-The family (a module honouring DESIGN.md's contract) is handed in by the caller. Besides the contract's functions it
-names the dataset features its step reads (`input_features(config)`) and may define two host-side hooks:
-`prepare_config(config, source)` (fill data-derived settings, e.g. a caption vocabulary, before the state is built;
-they are saved with the config) and `encode_inputs(config, arrays)` (turn what jit cannot take, e.g. strings, into
-arrays; applied to every batch here and to the conditions in `Sampler.sample`) and `decode_outputs(config, out)`
-(the reverse for what `sample` returns, e.g. token ids into `text` strings). The loop:
+The family, a `mmgen_jax.family.Family` (the contract: `mmgen_jax/family.py`), is handed in by the caller. The loop:
 - builds the state on the mesh, or restores the newest good checkpoint of the workdir (resume is the default);
 - runs `family.train_step` under one `jax.jit` with the state replicated and donated and the batch sharded on
   `data`; the step's rng is `fold_in(state.rng, state.step)`, so a resumed run repeats an uninterrupted one exactly;
@@ -50,17 +45,17 @@ _INIT_COMPILER_OPTIONS = {"cpu": {"xla_backend_optimization_level": 0}}
 
 
 def make_init(family, config, mesh):
-  """jit(rng, example batch) -> the family's initial state, replicated on the mesh."""
+  """jit(rng) -> the family's initial state, replicated on the mesh."""
   return jax.jit(functools.partial(family.init_state, config), out_shardings=parallel.replicated(mesh),
                  compiler_options=_INIT_COMPILER_OPTIONS.get(jax.default_backend()))
 
 
-def build_state(family, config, mesh, example_batch):
+def build_state(family, config, mesh):
   """(init function, abstract state with replicated shardings) for this config on this mesh."""
   init = make_init(family, config, mesh)
   rng = jax.random.PRNGKey(config.seed)
-  abstract = jax.eval_shape(init, rng, example_batch)
-  return (lambda: init(rng, example_batch)), checkpoint.abstract_with_sharding(abstract, parallel.replicated(mesh))
+  abstract = jax.eval_shape(init, rng)
+  return (lambda: init(rng)), checkpoint.abstract_with_sharding(abstract, parallel.replicated(mesh))
 
 
 def make_train_step(family, config, mesh):
@@ -122,7 +117,7 @@ def _first_nonfinite(pending):
 
 
 def train(config, workdir, family, resume=None, progress=True):
-  """Trains `family` per `config` in `workdir`; returns the final state.
+  """Trains `family` (a `mmgen_jax.family.Family`) per `config` in `workdir`; returns the final state.
 
   resume: None resumes when the workdir has checkpoints; True requires them; False refuses to overwrite them.
   """
@@ -132,26 +127,22 @@ def train(config, workdir, family, resume=None, progress=True):
   mesh = parallel.make_mesh()
   parallel.check_batch_size(d.batch_size, mesh)
   source = open_source(d.source, d.split, d.image_size, d.channels, d.get("frames"))
-  if hasattr(family, "prepare_config"):
-    config = family.prepare_config(Config(config.to_dict()), source)
-  encode = getattr(family, "encode_inputs", lambda config, arrays: arrays)
-  decode = getattr(family, "decode_outputs", lambda config, out: out)
+  config = family.prepare_config(Config(config.to_dict()), source)
   ckpt = make_checkpointer(config, workdir)
   if ckpt.steps():
     if resume is False:
       raise UserError(f"workdir {workdir} already has checkpoints (steps {ckpt.steps()}): drop --no-resume to "
                       f"continue that run, or use a new --workdir")
-    _check_same_run(config, ckpt.read_json()[0], workdir)
+    _check_same_run(config, family.complete_config(Config(ckpt.read_json()[0])), workdir)
   elif resume:
     raise UserError(f"--resume given but workdir {workdir} has no checkpoint: drop --resume to start a new run")
 
   def batches(start):
-    return (encode(config, batch) for batch in host_batches(
+    return (family.encode_inputs(config, batch) for batch in host_batches(
         source, d.batch_size, config.seed, start, jax.process_index(), jax.process_count(),
         features=family.input_features(config)))
 
-  example = next(batches(0))
-  init, abstract = build_state(family, config, mesh, example)
+  init, abstract = build_state(family, config, mesh)
   if ckpt.steps():
     state, start = ckpt.restore(abstract)
     print(f"resumed {workdir} from step {start}")
@@ -162,7 +153,7 @@ def train(config, workdir, family, resume=None, progress=True):
   metadata = {"family": config.family, "dataset": source.name, "num_devices": jax.device_count(),
               "num_processes": jax.process_count()}
   train_step = make_train_step(family, config, mesh)
-  sample = jax.jit(functools.partial(family.sample, config), static_argnums=2)
+  sample = family.make_sampler(config)
   grid_rng = jax.random.PRNGKey(config.seed + 1)  # The same noise in every grid: progress is easy to follow.
   writer = MetricWriter(workdir, enabled=is_main)
   data = parallel.prefetch_to_mesh(batches(start), mesh)
@@ -211,7 +202,7 @@ def train(config, workdir, family, resume=None, progress=True):
                             "input_wait": input_wait})
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
       if is_main and t.sample_every and (step % t.sample_every == 0 or last):
-        out = decode(config, jax.device_get(sample(family.sampling_variables(state), grid_rng, t.num_grid)))
+        out = jax.device_get(sample(state.ema_variables(), grid_rng, t.num_grid))
         write_samples(os.path.join(workdir, "samples", f"step_{step:06d}"), out)
       if t.eval_every and (step % t.eval_every == 0 or last):
         verify()  # Never spend an evaluation on (or rank by) a diverged state.
