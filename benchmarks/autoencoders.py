@@ -19,6 +19,8 @@ import numpy as np
 from skimage.metrics import peak_signal_noise_ratio
 
 import mmgen_jax
+from mmgen_jax.data import eval_arrays
+from mmgen_jax.metrics.batched import batched_sample
 from mmgen_jax.models import vae
 from mmgen_jax.train.images import save_grid
 
@@ -35,8 +37,8 @@ def main():
     model = mmgen_jax.load(workdir)
     config, variables = model.config, model.variables
     name = os.path.basename(os.path.normpath(workdir))
-    images = vae.eval_images(config)
-    recon = vae.reconstruct(config, variables, images, sample_fn=model.family.sample)
+    images = eval_arrays(config)["image"]
+    recon = batched_sample(model.family.sample, config, variables, {"image": images})["images"]
     row = {"family": config.family, "step": int(model.step), "num": len(images),
            "recon_mse": float(np.mean((recon / 255.0 - images / 255.0) ** 2)),
            "psnr": float(peak_signal_noise_ratio(images, recon, data_range=255))}
@@ -50,7 +52,7 @@ def main():
       save_grid(os.path.join(args.out, f"{name}_samples.png"),
                 np.asarray(model.sample(jax.random.PRNGKey(0), 64)["images"]), cols=8)
       # Interpolate between test digits of different classes: 0->1, 2->3, ..., 8->9.
-      labels = vae.split_arrays(config.data.source, config.data.eval_split).get("label")
+      labels = eval_arrays(config).get("label")
       if labels is not None:
         a = np.asarray([np.flatnonzero(labels == c)[0] for c in range(0, 10, 2)])
         b = np.asarray([np.flatnonzero(labels == c)[0] for c in range(1, 10, 2)])

@@ -19,7 +19,7 @@ import mmgen_jax
 from mmgen_jax.data import digits
 from mmgen_jax.metrics.classifier import FeatureExtractor
 from mmgen_jax.models import caption
-from mmgen_jax.models.dcgan import to_float
+from mmgen_jax.layers.pixels import to_float
 
 
 def decode_speed(model, beam_size, batch, repeats):

@@ -22,10 +22,10 @@ from skimage.restoration import inpaint_biharmonic
 
 import mmgen_jax
 from mmgen_jax.data import photos, split_arrays
-from mmgen_jax.metrics.image import masked_psnr
+from mmgen_jax.layers.unet import unet_stride
+from mmgen_jax.metrics.image import image_metrics, masked_psnr
 from mmgen_jax.models import inpaint, pix2pix
-from mmgen_jax.models._image_to_image import image_metrics, panels
-from mmgen_jax.train.images import save_grid
+from mmgen_jax.train.images import panels, save_grid
 
 
 def biharmonic(images, masks):
@@ -89,7 +89,7 @@ def bench_pix2pix(model, out_dir, name):
   if config.data.source == "photos":
     # A whole held-out photo at once (the network was trained on 64x64 patches).
     photo = photos.split_photos("test", photos.PATCH_SHORT_SIDE)[1]
-    s = pix2pix.stride(config)
+    s = unet_stride(config.model.widths)
     photo = np.round(photo[:photo.shape[0] // s * s, :photo.shape[1] // s * s] * 255).astype(np.uint8)[None]
     full = model.sample(jax.random.PRNGKey(0), 1, image=photo)
     whole = {k: np.asarray(v) for k, v in full.items()}

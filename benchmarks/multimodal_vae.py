@@ -43,9 +43,9 @@ def main():
   classify = FeatureExtractor("digits", progress=False)
 
   def generate(seed, n, mean=False, **conditions):
-    """`mvae.sample` (jitted; `mean` static) with host-side text encoding and decoding."""
+    """`mvae.sample_given` (jitted; `mean` static) with host-side text encoding and decoding."""
     conditions = mvae.encode_inputs(config, conditions)
-    run = jax.jit(lambda rng, c: mvae.sample(config, variables, rng, n, mean=mean, **c))
+    run = jax.jit(lambda rng, c: mvae.sample_given(config, variables, rng, n, c, mean))
     return mvae.decode_outputs(config, run(jax.random.PRNGKey(seed), conditions))
 
   # image -> audio through the waveform: synthesise, re-analyse, decode the key.

@@ -20,7 +20,7 @@ import numpy as np
 import mmgen_jax
 from mmgen_jax.data import videos
 from mmgen_jax.models import vsr
-from mmgen_jax.models._image_to_image import panels
+from mmgen_jax.train.images import panels
 from mmgen_jax.train.images import save_grid
 
 LONG = 4 * videos.FRAMES

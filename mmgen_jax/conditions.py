@@ -17,14 +17,15 @@ def tile(x, n):
   return x[np.arange(n) % len(x)]
 
 
-def check_condition(name, value, shape, *, dtype="uint8", multiple_of=1, note=""):
-  """`value` as a batch [N, *shape] (a single example [*shape] becomes a batch of one), or one UserError line.
+def check_condition(name, value, shape, *, dtype="uint8", multiple_of=1, single=True, note=""):
+  """`value` as a batch [N, *shape], or one UserError line.
 
   shape: the trailing dimensions; None is any size, but a multiple of `multiple_of` (fully convolutional models).
-  note: appended to the error, e.g. what the condition means.
+  single: a single example [*shape] becomes a batch of one (False where that is ambiguous, e.g. a clip of any
+  length). note: appended to the error, e.g. what the condition means.
   """
   value = value if isinstance(value, jax.Array) else np.asarray(value)
-  if value.ndim == len(shape):
+  if single and value.ndim == len(shape):
     value = value[None]
   fits = value.ndim == len(shape) + 1 and value.shape[0] > 0 and all(
       (s is None and d % multiple_of == 0) or d == s for d, s in zip(value.shape[1:], shape))

@@ -64,6 +64,17 @@ def run_cli(*args, env=None, timeout=300):
                         timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
 
 
+def run_main(capsys, *args):
+  """`mmgen-jax ARGS` in this process (no start-up, shared compile caches): CompletedProcess-like, with returncode,
+  stdout and stderr. For CLI behaviour; `run_cli` where the process itself matters (signals, flags, environment)."""
+  from mmgen_jax import cli
+
+  capsys.readouterr()
+  code = cli.main([str(a) for a in args])
+  captured = capsys.readouterr()
+  return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+
 def last_line(text):
   lines = [l for l in text.strip().splitlines() if l.strip()]
   return lines[-1] if lines else ""

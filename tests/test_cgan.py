@@ -50,18 +50,18 @@ def test_wrong_or_malformed_condition_is_one_clear_error():
 
 
 @pytest.mark.xdist_group("text2img_digits")
-def test_cli_sample_with_text_condition(tmp_path, smoke_workdir):
-  from conftest import run_cli
+def test_cli_sample_with_text_condition(tmp_path, smoke_workdir, capsys):
+  from conftest import run_main
   wd = smoke_workdir("text2img_digits")
   np.savez(tmp_path / "c.npz", text=np.array(["please draw a 3", "an unseen wording of seven"]))
-  r = run_cli("sample", "--workdir", wd, "--num", 4, "--cond", tmp_path / "c.npz", "--out", tmp_path / "s.npz")
+  r = run_main(capsys, "sample", "--workdir", wd, "--num", 4, "--cond", tmp_path / "c.npz", "--out", tmp_path / "s.npz")
   assert r.returncode == 0, r.stderr
   out = np.load(tmp_path / "s.npz")
   assert out["images"].shape == (4, 32, 32, 1) and out["images"].dtype == np.uint8
   np.testing.assert_array_equal(out["cond_text"], ["please draw a 3", "an unseen wording of seven"])
-  r = run_cli("sample", "--workdir", wd, "--num", 4, "--labels", "4,5", "--out", tmp_path / "t.npz")
+  r = run_main(capsys, "sample", "--workdir", wd, "--num", 4, "--labels", "4,5", "--out", tmp_path / "t.npz")
   assert r.returncode == 2 and "conditioned on text, not on labels" in r.stderr.strip().splitlines()[-1]
-  r = run_cli("sample", "--workdir", wd, "--num", 4, "--labels", "4,x", "--out", tmp_path / "t.npz")
+  r = run_main(capsys, "sample", "--workdir", wd, "--num", 4, "--labels", "4,x", "--out", tmp_path / "t.npz")
   assert r.returncode == 2 and "--labels expects comma-separated integers" in r.stderr
 
 

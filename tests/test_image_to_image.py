@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import last_line, run_cli
+from conftest import last_line, run_main
 from mmgen_jax.config import get_config
 from mmgen_jax.data import faces, masks, photos
 from mmgen_jax.errors import UserError
@@ -190,37 +190,37 @@ def test_evaluate_reports_the_grey_baseline_exactly():
 
 
 @pytest.mark.xdist_group("inpaint_photos")
-def test_cli_inpaints_user_images_of_another_size(smoke_workdir, tmp_path):
+def test_cli_inpaints_user_images_of_another_size(smoke_workdir, tmp_path, capsys):
   workdir = smoke_workdir("inpaint_photos")
   image = np.random.default_rng(0).integers(0, 256, (2, 96, 128, 3)).astype(np.uint8)
   mask = np.zeros((2, 96, 128, 1), np.uint8)
   mask[:, 20:60, 30:90] = 1
   cond, out = tmp_path / "holes.npz", tmp_path / "filled.npz"
   np.savez(cond, image=image, mask=mask)
-  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
   assert result.returncode == 0, result.stderr
   with np.load(out) as f:
     assert f["images"].shape == (2, 96, 128, 3) and f["images"].dtype == np.uint8
     np.testing.assert_array_equal(f["images"][:, :20], image[:, :20])
   np.savez(cond, image=image, mask=mask[:, :64])
-  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
-  assert result.returncode == 2 and "mask has shape [2, 64, 128, 1]" in last_line(result.stderr)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  assert result.returncode == 2 and "mask condition has shape [2, 64, 128, 1]" in last_line(result.stderr)
 
 
 @pytest.mark.xdist_group("edges2photo")
-def test_cli_translates_photos_and_edge_maps_of_another_size(smoke_workdir, tmp_path):
+def test_cli_translates_photos_and_edge_maps_of_another_size(smoke_workdir, tmp_path, capsys):
   workdir = smoke_workdir("edges2photo")
   image = np.random.default_rng(0).integers(0, 256, (2, 96, 128, 3)).astype(np.uint8)
   cond, out = tmp_path / "in.npz", tmp_path / "out.npz"
   np.savez(cond, image=image)
-  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
   assert result.returncode == 0, result.stderr
   with np.load(out) as f:
     assert f["images"].shape == (2, 96, 128, 3) and f["source"].shape == (2, 96, 128, 1)
     assert f["panels"].shape == (2, 3, 96, 128, 3)
   np.savez(cond, source=image[..., :1])
-  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
   assert result.returncode == 0, result.stderr
   np.savez(cond, source=image[:, :95, :, :1])
-  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
-  assert result.returncode == 2 and "multiples of 2" in last_line(result.stderr)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  assert result.returncode == 2 and "a multiple of 2" in last_line(result.stderr)

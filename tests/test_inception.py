@@ -24,16 +24,31 @@ def test_parameter_counts_match_keras_inception_v3():
   assert flat["['params']['fc']['kernel']"].shape == (2048, 1008)
 
 
-def test_jitted_forward_shapes_on_small_images():
-  variables = inception.init_variables()
+@pytest.fixture(scope="module")
+def variables():
+  """Variables of the real structure with every leaf distinct and random (so a swapped name in the converter shows),
+  filled without compiling the 22M-parameter initialiser: He-scaled kernels, variances in [1, 2)."""
+  rng = np.random.default_rng(2)
+
+  def fill(path, leaf):
+    name, shape = jax.tree_util.keystr(path), leaf.shape
+    if name.endswith("['kernel']"):
+      return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[:-1]))).astype(np.float32)
+    if name.endswith("['var']"):
+      return (1.0 + rng.random(shape)).astype(np.float32)
+    return (0.1 * rng.standard_normal(shape)).astype(np.float32)
+
+  return jax.tree_util.tree_map_with_path(fill, jax.eval_shape(inception.init_variables))
+
+
+def test_jitted_forward_shapes_on_small_images(variables):
   images = jax.random.uniform(jax.random.PRNGKey(1), (2, 32, 32, 3))
   features, logits = jax.jit(inception.FIDInceptionV3().apply)(variables, images)
   assert features.shape == (2, 2048) and logits.shape == (2, 1008)
   assert bool(jnp.all(jnp.isfinite(features))) and bool(jnp.all(features >= 0))  # Mean of ReLU outputs.
 
 
-def test_converter_maps_pytorch_fid_names_and_layouts(tmp_path):
-  variables = inception.init_variables(jax.random.PRNGKey(2))
+def test_converter_maps_pytorch_fid_names_and_layouts(tmp_path, variables):
   ours = _flat(variables)
   # Build the state dict pytorch-fid would have for these values (torch layouts and names).
   torch_like = {}

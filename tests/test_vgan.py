@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import last_line, run_cli
+from conftest import last_line, run_main
 from mmgen_jax.config import get_config
 from mmgen_jax.data import clips, photos
 from mmgen_jax.models import vgan
@@ -143,22 +143,22 @@ def test_evaluate_scores_the_copy_baseline_exactly():
 
 
 @pytest.mark.xdist_group("vgan_digits")
-def test_cli_samples_next_frames_for_user_clips(smoke_workdir, tmp_path):
+def test_cli_samples_next_frames_for_user_clips(smoke_workdir, tmp_path, capsys):
   workdir = smoke_workdir("vgan_digits")
   test = vgan.eval_clips(get_config("vgan_digits"), 3)
   cond = tmp_path / "clips.npz"
   np.savez(cond, video=test["video"], image=test["image"])
   out = tmp_path / "next.npz"
-  result = run_cli("sample", "--workdir", workdir, "--num", 3, "--cond", cond, "--out", out)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 3, "--cond", cond, "--out", out)
   assert result.returncode == 0, result.stderr
   with np.load(out) as f:
     assert f["images"].shape == (3, 32, 32, 1) and f["images"].dtype == np.uint8
     assert f["panels"].shape == (3, 6, 32, 32, 1)
   np.savez(cond, video=test["video"][:, :3], image=test["image"])
-  result = run_cli("sample", "--workdir", workdir, "--num", 3, "--cond", cond, "--out", out)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 3, "--cond", cond, "--out", out)
   assert result.returncode == 2 and "video condition has shape [3, 3, 32, 32, 1]" in last_line(result.stderr)
   np.savez(cond, video=test["video"])
-  result = run_cli("sample", "--workdir", workdir, "--num", 3, "--cond", cond, "--out", out)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 3, "--cond", cond, "--out", out)
   assert result.returncode == 2 and "needs `image`" in last_line(result.stderr)
 
 

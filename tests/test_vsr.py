@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import last_line, run_cli
+from conftest import last_line, run_main
 from mmgen_jax.config import get_config
 from mmgen_jax.data import videos
 from mmgen_jax.errors import UserError
@@ -127,18 +127,18 @@ def test_evaluate_scores_bicubic_with_the_basicsr_protocol():
 
 
 @pytest.mark.xdist_group("vsr_photos")
-def test_cli_upscales_user_videos_of_any_length_and_size(smoke_workdir, tmp_path):
+def test_cli_upscales_user_videos_of_any_length_and_size(smoke_workdir, tmp_path, capsys):
   workdir = smoke_workdir("vsr_photos")
   lr = np.random.default_rng(0).integers(0, 256, (2, 9, 12, 20, 3)).astype(np.uint8)
   cond, out = tmp_path / "lr.npz", tmp_path / "hr.npz"
   np.savez(cond, lr_video=lr)
-  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
   assert result.returncode == 0, result.stderr
   with np.load(out) as f:
     assert f["video"].shape == (2, 9, 48, 80, 3) and f["video"].dtype == np.uint8
   np.savez(cond, lr_video=lr[:, 0])
-  result = run_cli("sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
-  assert result.returncode == 2 and "lr_video has shape [2, 12, 20, 3]" in last_line(result.stderr)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
+  assert result.returncode == 2 and "lr_video condition has shape [2, 12, 20, 3]" in last_line(result.stderr)
 
 
 def _write_videos(root, lengths, size=(40, 72)):

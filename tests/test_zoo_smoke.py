@@ -30,12 +30,13 @@ def test_config_trains_restores_samples_and_evaluates(name, smoke_workdir):
   config = get_config(name, smoke=True)
   model = mmgen_jax.load(smoke_workdir(name))
   assert model.step == config.train.steps
-  out = model.sample(jax.random.PRNGKey(0), 3)
+  n = config.train.num_grid  # The trainer's grid size: the same program, from the persistent compilation cache.
+  out = model.sample(jax.random.PRNGKey(0), n)
   images = np.asarray(out["images"])
-  assert images.shape == (3, config.data.image_size, config.data.image_size, config.data.channels)
+  assert images.shape == (n, config.data.image_size, config.data.image_size, config.data.channels)
   assert images.dtype == np.uint8
   if "text_ids" in out:  # Text-producing families also return decoded strings, one per sample.
-    assert np.asarray(out["text"]).shape == (3,)
+    assert np.asarray(out["text"]).shape == (n,)
   scores = model.evaluate(num=8)
   json.dumps(scores)  # `mmgen-jax eval` prints it as JSON.
   # The trainer ranks checkpoints by this metric: evaluate must report it, as a number.

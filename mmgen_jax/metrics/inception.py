@@ -149,7 +149,8 @@ def default_weights_path():
 def init_variables(rng=None):
   """Random variables with the right structure (for tests, benchmarks and as the template for loading)."""
   rng = jax.random.PRNGKey(0) if rng is None else rng
-  return FIDInceptionV3().init(rng, jnp.zeros((1, 299, 299, 3)))
+  # Jitted: one compilation instead of ~200 eagerly dispatched initialisers (~20x faster on a CPU).
+  return jax.jit(FIDInceptionV3().init)(rng, jnp.zeros((1, 299, 299, 3)))
 
 
 def load_fid_inception(path=None):

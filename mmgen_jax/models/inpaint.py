@@ -3,8 +3,8 @@
 Generator (`Inpainter`): (image [B, H, W, C] in [-1, 1], mask [B, H, W, 1], 1 = missing) -> fill [B, H, W, C]. The
 holes are filled by push-pull first; the network sees that guess and the mask and adds a correction: a
 `layers/unet.UNet` of gated convolutions (each layer learns a soft validity gate, which plain convolutions on
-zero-filled holes lack) with a dilated bottleneck (receptive field for large holes). The result is composited: known pixels are the input's,
-exactly (in uint8, bit for bit), generated pixels fill only the holes.
+zero-filled holes lack) with a dilated bottleneck (receptive field for large holes). The result is composited:
+known pixels are the input's, exactly (in uint8, bit for bit), generated pixels fill only the holes.
 Discriminator: a PatchGAN (`layers/patch_gan`) over the composited image and the mask (spectral norm), hinge loss.
 G's loss: adversarial + l1_weight x (hole_weight x mean |G - x| over holes + mean |G - x| over known pixels); the
 known-pixel term keeps the raw output consistent near the hole border.
@@ -172,7 +172,7 @@ def eval_masks(config, n, h=None, w=None):
   return random_masks(jax.random.PRNGKey(EVAL_MASK_SEED), n, h or side, w or side, "mixed").astype(jnp.uint8)
 
 
-def evaluate(config, state, num=None, seed=0):
+def evaluate(config, state, num=None, seed=0, batch=256):
   """On the eval split's images (the first `num`; all by default) under the fixed evaluation masks: PSNR over the
   holes (`hole_psnr`), whole-image PSNR and SSIM, and how many known pixels changed (must be 0)."""
   from mmgen_jax.metrics.image import masked_psnr
@@ -180,7 +180,7 @@ def evaluate(config, state, num=None, seed=0):
   del seed
   images = np.asarray(eval_arrays(config)["image"][:num or None])
   masks = np.asarray(eval_masks(config, len(images)))
-  out = batched_sample(sample, config, state.ema_variables(), {"image": images, "mask": masks})["images"]
+  out = batched_sample(sample, config, state.ema_variables(), {"image": images, "mask": masks}, batch)["images"]
   known = np.broadcast_to(masks == 0, images.shape)
   return {"hole_psnr": float(np.mean(masked_psnr(out, images, masks, max_val=255.0))),
           **image_metrics(out, images), "known_pixels_changed": int(np.sum(out[known] != images[known])),

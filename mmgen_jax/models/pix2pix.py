@@ -160,12 +160,12 @@ def decode_outputs(config, out):
   return {**out, "panels": panels(*columns)}
 
 
-def evaluate(config, state, num=None, seed=0):
+def evaluate(config, state, num=None, seed=0, batch=256):
   """PSNR / SSIM of the translations of the eval split's images (the first `num`; all by default) against the
   originals, and of the baseline that copies the input to every channel (the grey image, for colourisation)."""
   del seed
   images = np.asarray(eval_arrays(config)["image"][:num or None])
-  out = batched_sample(sample, config, state.ema_variables(), {"image": images})
+  out = batched_sample(sample, config, state.ema_variables(), {"image": images}, batch)
   scores = image_metrics(out["images"], images)
   baseline = image_metrics(np.repeat(out["source"], config.data.channels, -1), images)
   return {**scores, "input_copy_psnr": baseline["psnr"], "input_copy_ssim": baseline["ssim"],

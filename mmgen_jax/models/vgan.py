@@ -238,13 +238,13 @@ def eval_clips(config, n=None):
   return {k: np.asarray(arrays[k][:n]) for k in ("video", "image", "target")}
 
 
-def evaluate(config, state, num=None, seed=0):
+def evaluate(config, state, num=None, seed=0, batch=256):
   """PSNR/SSIM of the generated next frames on the eval split (the first `num` clips, all by default), and of the
   copy-the-last-frame baseline on the same clips."""
   clips = eval_clips(config, num or None)
   # Each chunk's noise: the seed folded with the chunk's first clip index.
   frames = batched_sample(sample, config, state.ema_variables(), {"video": clips["video"], "image": clips["image"]},
-                          rng=jax.random.PRNGKey(seed))["images"]
+                          batch, rng=jax.random.PRNGKey(seed))["images"]
   n = len(clips["target"])
   scores = image_metrics(frames, clips["target"])
   baseline = image_metrics(clips["video"][:, -1], clips["target"])

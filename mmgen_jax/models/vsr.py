@@ -275,7 +275,7 @@ def sample(config, variables, rng, n, lr_video=None):
   del rng
   if lr_video is None:
     raise UserError("super-resolution upscales clips: pass lr_video (uint8 [N, T, h, w, 3]) in --cond")
-  lr_video = tile(check_condition("lr_video", lr_video, (None, None, None, 3)), n)
+  lr_video = tile(check_condition("lr_video", lr_video, (None, None, None, 3), single=False), n)
   video = upscale(config, variables, lr_video)
   return {"video": video, "lr_video": lr_video, "images": video[:, video.shape[1] // 2]}
 
@@ -307,11 +307,11 @@ def bicubic(lr_video):
   return np.asarray(jnp.clip(jnp.round(up), 0, 255).astype(jnp.uint8)).reshape(n, t, SCALE * h, SCALE * w, c)
 
 
-def evaluate(config, state, num=None, seed=0):
+def evaluate(config, state, num=None, seed=0, batch=32):
   """PSNR/SSIM (Y, border 4) of the upscaled eval clips (the first `num`; all by default) and of bicubic."""
   del seed
   arrays = eval_arrays(config)
   lr, hr = (np.asarray(arrays[k][:num or None]) for k in ("lr_video", "hr_video"))
-  video = batched_sample(sample, config, state.ema_variables(), {"lr_video": lr}, batch=32)["video"]
+  video = batched_sample(sample, config, state.ema_variables(), {"lr_video": lr}, batch)["video"]
   ours, base = frame_scores(video, hr), frame_scores(bicubic(lr), hr)
   return {**ours, "bicubic_psnr": base["psnr"], "bicubic_ssim": base["ssim"], "num_clips": len(lr)}

@@ -7,7 +7,8 @@ The family, a `mmgen_jax.family.Family` (the contract: `mmgen_jax/family.py`), i
 - syncs with the host only every `log_every` steps (metrics) and at checkpoints, where it also checks every loss of
   every step since the last check for NaN/inf before anything is saved;
 - writes `metrics.jsonl` (losses, steps/s, images/s, and `input_wait`: the fraction of the window's wall time the
-  loop spent blocked on the input pipeline), TensorBoard scalars, sample grids (and texts) and async checkpoints; SIGTERM/SIGINT save and exit.
+  loop spent blocked on the input pipeline), TensorBoard scalars, sample grids (and texts) and async checkpoints;
+  SIGTERM/SIGINT save and exit.
 """
 import functools
 import os
