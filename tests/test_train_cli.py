@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import mmgen_jax
-from conftest import REPO, last_line, run_cli
+from conftest import REPO, last_line, run_cli, run_main
 
 SMOKE = ["--set", "data.batch_size=8", "--set", "model.z_dim=8", "--set", "model.g_width=8", "--set",
          "model.d_width=8", "--set", "train.log_every=1", "--set", "train.num_grid=4", "--set", "train.eval_every=0"]
@@ -59,7 +59,7 @@ def _wait_for_checkpoint(wd, proc, min_step, timeout=240):
 
 
 def test_sigkill_mid_training_then_rerun_matches_uninterrupted(tmp_path):
-  steps = 240
+  steps = 160  # Killed after the checkpoint at 40: 120 steps (seconds) of margin for the kill to land.
   wd = tmp_path / "killed"
   proc = subprocess.Popen(_train_cmd(wd, steps), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
   _wait_for_checkpoint(wd, proc, 40)
@@ -115,8 +115,8 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
     (["train", "dcgan_digits", "--workdir", "{wd}", "--set", "data.source=folder:{wd}_gone"], "does not exist"),
     (["sample", "--workdir", "{wd}", "--num", "2", "--out", "{wd}/x.npz"], "train first"),
 ])
-def test_bad_input_is_one_line(tmp_path, args, expected):
-  r = run_cli(*[a.format(wd=tmp_path / "w") for a in args])
+def test_bad_input_is_one_line(tmp_path, capsys, args, expected):
+  r = run_main(capsys, *[a.format(wd=tmp_path / "w") for a in args])
   assert r.returncode == 2, r.stderr
   assert "Traceback" not in r.stderr
   assert last_line(r.stderr).startswith("error: ") and expected in last_line(r.stderr)

@@ -6,8 +6,8 @@ Keys of the block (all optional but the learning rate, which the caller passes: 
 - schedule: 'constant' (default), 'cosine' (to 1% of the rate at the run's last step), or 'warmup_cosine' (linear
   warmup over `warmup_steps` from 0, then cosine to 5% of the rate);
 - grad_clip: clip the global gradient norm to this first (default: no clipping).
-The transformation's state structure depends only on `name` and whether `grad_clip` is set, so checkpoints of runs
-that differ in rates or schedules restore into each other's states.
+The transformation's state structure depends only on `name`, whether `grad_clip` is set and whether the rate is
+scheduled, so checkpoints of runs that differ in rates, moments or schedule shapes restore into each other's states.
 """
 import optax
 
