@@ -64,6 +64,16 @@ def run_cli(*args, env=None, timeout=300):
                         timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
 
 
+def init_state(family, config, seed=0, key=None):
+  """family.init_state(config, key) under one jit, as the trainer runs it: eagerly it dispatches every initialiser
+  as its own program (a V-GAN generator's init, apply and gradient: 33 s eagerly, 12 s jitted)."""
+  import functools
+
+  import jax
+  key = jax.random.PRNGKey(seed) if key is None else key
+  return jax.jit(functools.partial(family.init_state, config))(key)
+
+
 def run_main(capsys, *args):
   """`mmgen-jax ARGS` in this process (no start-up, shared compile caches): CompletedProcess-like, with returncode,
   stdout and stderr. For CLI behaviour; `run_cli` where the process itself matters (signals, flags, environment)."""

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import init_state
 from mmgen_jax import cli
 from mmgen_jax.config import get_config
 from mmgen_jax.data.captions import named_digits
@@ -24,9 +25,9 @@ def test_cached_decoding_matches_the_teacher_forced_pass(config):
   model = caption.make_model(config)
   images = jax.random.uniform(jax.random.PRNGKey(0), (2, 32, 32, 1), minval=-1, maxval=1)
   ids = jax.random.randint(jax.random.PRNGKey(1), (2, config.model.max_len), 2, 9)
-  variables = model.init(jax.random.PRNGKey(2), images, ids)
-  full = model.apply(variables, images, ids)
-  memory = model.apply(variables, images, method=caption.Captioner.encode)
+  variables = jax.jit(model.init)(jax.random.PRNGKey(2), images, ids)
+  full = jax.jit(model.apply)(variables, images, ids)
+  memory = jax.jit(lambda v, x: model.apply(v, x, method=caption.Captioner.encode))(variables, images)
   cache = empty_cache(caption.text_decoder(config), 2)
   step = jax.jit(lambda *args: model.apply(variables, *args, method=caption.Captioner.decode_step))
   for i in range(config.model.max_len):
@@ -38,10 +39,11 @@ def test_later_tokens_do_not_change_earlier_logits(config):
   model = caption.make_model(config)
   images = jnp.zeros((1, 32, 32, 1))
   ids = jnp.asarray([[2, 4, 5, 6, 7, 8, 4, 5, 6, 7, 8, 3]])
-  variables = model.init(jax.random.PRNGKey(0), images, ids)
+  variables = jax.jit(model.init)(jax.random.PRNGKey(0), images, ids)
   changed = ids.at[0, 6:].set(8)
-  np.testing.assert_allclose(model.apply(variables, images, ids)[:, :6],
-                             model.apply(variables, images, changed)[:, :6], rtol=1e-5, atol=1e-6)
+  apply = jax.jit(model.apply)
+  np.testing.assert_allclose(apply(variables, images, ids)[:, :6], apply(variables, images, changed)[:, :6],
+                             rtol=1e-5, atol=1e-6)
 
 
 def test_loss_ignores_padding_and_smoothing_raises_the_floor():
@@ -72,7 +74,7 @@ def test_train_step_fits_a_batch(config):
   config.optim.update(lr=3e-3, warmup_steps=1)
   config.train.steps = 40
   batch = caption.encode_inputs(config, {"image": arrays["image"][:16], "text": arrays["text"][:16]})
-  state = caption.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(caption, config)
   initial = state.params
   step = jax.jit(lambda s, b: caption.train_step(config, s, b, jax.random.PRNGKey(0)))
   losses = []

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import last_line, run_main
+from conftest import init_state, last_line, run_main
 from mmgen_jax.config import get_config
 from mmgen_jax.data import faces, masks, photos
 from mmgen_jax.errors import UserError
@@ -139,7 +139,7 @@ def _smoke(name):
 
 def test_inpainting_keeps_known_pixels_bit_for_bit_and_ignores_hidden_ones():
   config, key = _smoke("inpaint_photos")
-  state = inpaint.init_state(config, key)
+  state = init_state(inpaint, config, key=key)
   variables = state.ema_variables()
   rng = np.random.default_rng(0)
   image = rng.integers(0, 256, (3, 48, 64, 3)).astype(np.uint8)
@@ -160,7 +160,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter(name):
   config.optim.update(g_lr=1e-3, d_lr=1e-3)
   family = pix2pix if config.family == "pix2pix" else inpaint
   batch = {"image": photos.photo_patches_arrays("train")["image"][::300][:4]}
-  state = family.init_state(config, key)
+  state = init_state(family, config, key=key)
   init = state.g_params
   step = jax.jit(lambda s, r: family.train_step(config, s, batch, r))
   metric = "l1" if family is pix2pix else "l1_hole"
@@ -176,7 +176,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter(name):
 
 def test_evaluate_reports_the_grey_baseline_exactly():
   config, key = _smoke("gray2color_photos")
-  state = pix2pix.init_state(config, key)
+  state = init_state(pix2pix, config, key=key)
   scores = pix2pix.evaluate(config, state, num=10, batch=8)
   from skimage.color import rgb2gray
   from skimage.metrics import peak_signal_noise_ratio

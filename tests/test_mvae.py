@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import init_state
 from mmgen_jax import cli
 from mmgen_jax.config import get_config
 from mmgen_jax.data import dtmf, split_arrays
@@ -52,7 +53,7 @@ def test_training_moves_every_expert_and_decoder(smoke_workdir):
   """The smoke run's parameters against the init it started from (the trainer inits from config.seed)."""
   import mmgen_jax
   model = mmgen_jax.load(smoke_workdir("mvae_digits"))
-  init = mvae.init_state(model.config, jax.random.PRNGKey(model.config.seed)).params
+  init = init_state(mvae, model.config, model.config.seed).params
   moved = jax.tree_util.tree_map_with_path(lambda p, a, b: (jax.tree_util.keystr(p), bool(jnp.any(a != b))),
                                            init, model.state.params)
   still = [name for name, changed in jax.tree.leaves(moved, is_leaf=lambda x: isinstance(x, tuple)) if not changed]
@@ -65,7 +66,7 @@ def test_caption_alone_trains_the_image_decoder_through_the_text_expert(smoke):
   """The cross-modal term: the image likelihood under q(z | caption) has a gradient on the text expert."""
   config, batch = smoke
   model = mvae.make_model(config)
-  variables = mvae.init_state(config, jax.random.PRNGKey(0)).variables(ema=False)
+  variables = init_state(mvae, config).variables(ema=False)
   binarised = (batch["image"] > 127).astype(jnp.float32)
 
   def image_ll_from_text(params):

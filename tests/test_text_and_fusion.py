@@ -33,10 +33,10 @@ def test_fusions_share_a_signature_and_use_the_condition(name):
   tokens = jax.random.normal(jax.random.PRNGKey(1), (2, 3, 6))
   mask = jnp.array([[True, True, False], [True, True, True]])
   module = fusion.make_fusion(name)
-  variables = module.init(jax.random.PRNGKey(2), h, tokens, mask)
+  variables = jax.jit(module.init)(jax.random.PRNGKey(2), h, tokens, mask)
   variables = jax.tree.map(lambda p: p + 0.1, variables)  # FiLM starts as identity: move it off zero.
-  out = module.apply(variables, h, tokens, mask)
+  out = jax.jit(module.apply)(variables, h, tokens, mask)
   assert out.shape == h.shape
-  grad = jax.grad(lambda t: module.apply(variables, h, t, mask).sum())(tokens)
+  grad = jax.jit(jax.grad(lambda t: module.apply(variables, h, t, mask).sum()))(tokens)
   assert np.abs(np.asarray(grad[:, :2])).sum() > 0  # The condition reaches the output ...
   np.testing.assert_array_equal(grad[0, 2], 0)  # ... and a masked token does not.

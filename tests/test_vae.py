@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from conftest import init_state
 from mmgen_jax.config import get_config
 from mmgen_jax.data import split_arrays
 from mmgen_jax.errors import UserError
@@ -36,7 +37,7 @@ def test_gaussian_and_bernoulli_match_scipy():
 def vae_setup():
   config = get_config("vae_digits", smoke=True)
   images = jnp.asarray(split_arrays("digits", "test")["image"][:16])
-  state = vae.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(vae, config)
   return config, state.variables(ema=False), images
 
 
@@ -69,7 +70,7 @@ def test_every_likelihood_trains_and_a_28px_model_decodes_28px():
   for kind in ("gaussian", "logistic"):  # bernoulli, the default, trains in the zoo smoke test.
     config = get_config("vae_digits", smoke=True)
     config.model.likelihood = kind
-    state = vae.init_state(config, jax.random.PRNGKey(0))
+    state = init_state(vae, config)
     batch = {"image": jnp.asarray(split_arrays("digits", "train")["image"][:8])}
     _, metrics = jax.jit(lambda s, b: vae.train_step(config, s, b, jax.random.PRNGKey(1)))(state, batch)
     assert np.isfinite(float(metrics["loss"])), kind
@@ -99,7 +100,7 @@ def _fit(family, config, steps=150):
   """`steps` jitted updates on the digits train split; returns the EMA-free variables."""
   from mmgen_jax.data import batch_indices
   train = split_arrays("digits", "train")["image"]
-  state = family.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(family, config)
   step = jax.jit(lambda s, b, r: family.train_step(config, s, b, r))
   for i in range(steps):
     state, _ = step(state, {"image": train[batch_indices(len(train), 32, 0, i)]}, jax.random.PRNGKey(i))
@@ -121,5 +122,5 @@ def test_cae_reconstructs_better_than_the_vae_posterior_mean():
 def test_cae_features_are_codes(vae_setup):
   config = get_config("cae_digits", smoke=True)
   _, _, images = vae_setup
-  state = cae.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(cae, config)
   assert cae.features(config, state.variables(), images).shape == (16, config.model.latent_dim)

@@ -1,11 +1,13 @@
 """V-GAN next-frame synthesis: the clip data follows its motion, each fusion wires the modalities it claims, every
 part learns, and the sampler takes user clips."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import last_line, run_main
+from conftest import init_state, last_line, run_main
 from mmgen_jax.config import get_config
 from mmgen_jax.data import clips, photos
 from mmgen_jax.models import vgan
@@ -88,30 +90,32 @@ def test_each_fusion_wires_the_modalities_it_claims(fusion, use_video, use_image
   config = _config(fusion=fusion, use_video=use_video, use_image=use_image)
   video, image, z = _inputs(config)
   generator = vgan.make_generator(config)
-  variables = generator.init(jax.random.PRNGKey(0), video, image, z)
+  variables = jax.jit(generator.init)(jax.random.PRNGKey(0), video, image, z)
   names = set(variables["params"])
   assert modules <= names and not absent & names, names
   # Perturb every parameter: FiLM starts as the identity (zero-initialised), which would hide its input.
   leaves, tree = jax.tree.flatten(variables)
   keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
   variables = jax.tree.unflatten(tree, [x + 0.05 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)])
-  frame = generator.apply(variables, video, image, z)
+  apply = jax.jit(generator.apply)
+  frame = apply(variables, video, image, z)
   assert frame.shape == (2, 32, 32, 1) and float(jnp.max(jnp.abs(frame))) <= 1.0
   # The output depends on exactly the modalities in use.
   other_video, other_image, _ = _inputs(config, seed=1)
-  assert bool(jnp.any(generator.apply(variables, other_video, image, z) != frame)) == use_video
-  assert bool(jnp.any(generator.apply(variables, video, other_image, z) != frame)) == use_image
+  assert bool(jnp.any(apply(variables, other_video, image, z) != frame)) == use_video
+  assert bool(jnp.any(apply(variables, video, other_image, z) != frame)) == use_image
 
 
 def test_discriminator_judges_the_frame_with_its_condition():
   config = _config()
   video, image, _ = _inputs(config)
   d = vgan.make_discriminator(config)
-  variables = d.init(jax.random.PRNGKey(0), image, video, image, train=False)
-  logits = d.apply(variables, image, video, image, train=False)
+  variables = jax.jit(functools.partial(d.init, train=False))(jax.random.PRNGKey(0), image, video, image)
+  apply = jax.jit(functools.partial(d.apply, train=False))
+  logits = apply(variables, image, video, image)
   assert logits.shape == (2, 8, 8)
   other_video, _, _ = _inputs(config, seed=1)
-  assert bool(jnp.any(d.apply(variables, image, other_video, image, train=False) != logits))
+  assert bool(jnp.any(apply(variables, image, other_video, image) != logits))
 
 
 def test_training_fits_a_batch_and_moves_every_generator_parameter():
@@ -119,7 +123,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter():
   config.optim.update(g_lr=1e-3, d_lr=1e-3)
   arrays = clips.moving_digit_clips(np.random.default_rng(0).integers(0, 255, (4, 32, 32, 1), np.uint8), 0, 2)
   batch = {k: arrays[k] for k in ("video", "image", "target")}
-  state = vgan.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(vgan, config)
   init = state.g_params
   step = jax.jit(lambda s, r: vgan.train_step(config, s, batch, r))
   l1 = []
@@ -134,7 +138,7 @@ def test_training_fits_a_batch_and_moves_every_generator_parameter():
 
 def test_evaluate_scores_the_copy_baseline_exactly():
   config = _config()
-  state = vgan.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(vgan, config)
   scores = vgan.evaluate(config, state, num=20, batch=16)
   target = vgan.eval_clips(config, 20)
   mse = ((target["video"][:, -1].astype(np.float64) - target["target"]) ** 2).mean((1, 2, 3))
@@ -183,10 +187,11 @@ def test_fresh_warp_head_nearly_copies_the_last_frame_and_learns_flow():
   config = _config(output="warp")
   video, image, z = _inputs(config)
   generator = vgan.make_generator(config)
-  variables = generator.init(jax.random.PRNGKey(0), video, image, z)
-  frame = generator.apply(variables, video, image, z)
+  variables = jax.jit(generator.init)(jax.random.PRNGKey(0), video, image, z)
+  frame = jax.jit(generator.apply)(variables, video, image, z)
   # The blend starts at sigmoid(-3) = 0.047: the output is the last frame up to that share of the drawn frame.
   assert float(jnp.max(jnp.abs(frame - video[:, -1]))) < 2 * 0.05 + 1e-6
-  grads = jax.grad(lambda p: jnp.sum(generator.apply({"params": p}, video, image, z) ** 2))(variables["params"])
+  grads = jax.jit(jax.grad(lambda p: jnp.sum(generator.apply({"params": p}, video, image, z) ** 2)))(
+      variables["params"])
   assert float(jnp.abs(grads["flow_head"]["kernel"]).max()) > 0
 

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import last_line, run_main
+from conftest import init_state, last_line, run_main
 from mmgen_jax.config import get_config
 from mmgen_jax.data import videos
 from mmgen_jax.errors import UserError
@@ -29,7 +29,7 @@ def test_low_resolution_frames_are_antialiased_bicubic_downsamplings():
 def _model(propagation=True):
   config = get_config("vsr_photos", smoke=True)
   config.model.propagation = propagation
-  variables = vsr.make_model(config).init(jax.random.PRNGKey(0), jnp.zeros((1, 5, 8, 8, 3)))
+  variables = jax.jit(vsr.make_model(config).init)(jax.random.PRNGKey(0), jnp.zeros((1, 5, 8, 8, 3)))
   return config, variables
 
 
@@ -41,8 +41,8 @@ def _frames_affected(config, variables, t=5, changed=0):
   other[:, changed] = rng.random((8, 8, 3))
   # A non-zero flow head, so propagation does more than carry features in place.
   variables = jax.tree.map(lambda a: a + 0.01, variables)
-  model = vsr.make_model(config)
-  a, b = model.apply(variables, jnp.asarray(lr)), model.apply(variables, jnp.asarray(other))
+  apply = jax.jit(vsr.make_model(config).apply)
+  a, b = apply(variables, jnp.asarray(lr)), apply(variables, jnp.asarray(other))
   return [bool(jnp.any(a[:, i] != b[:, i])) for i in range(t)]
 
 
@@ -58,8 +58,8 @@ def test_propagation_reaches_every_frame_in_both_directions_and_the_baseline_non
 def test_rolled_scan_equals_the_unrolled_one_and_runs_four_times_longer_sequences():
   config, variables = _model(True)
   lr = jnp.asarray(np.random.default_rng(1).integers(0, 256, (2, 24, 8, 12, 3)), jnp.uint8)
-  rolled = vsr.upscale(config, variables, lr)
-  unrolled = vsr.make_model(config).apply(variables, lr.astype(jnp.float32) / 255.0)
+  rolled = jax.jit(lambda v, x: vsr.upscale(config, v, x))(variables, lr)
+  unrolled = jax.jit(vsr.make_model(config).apply)(variables, lr.astype(jnp.float32) / 255.0)
   assert rolled.shape == (2, 24, 32, 48, 3) and rolled.dtype == jnp.uint8
   np.testing.assert_array_equal(np.asarray(rolled),
                                 np.clip(np.round(np.asarray(unrolled) * 255.0), 0, 255).astype(np.uint8))
@@ -84,7 +84,7 @@ def test_training_fits_a_batch_and_moves_every_parameter():
   config.train.steps = 150
   arrays = videos.camera_videos("train", 2, 6, seed=0)
   batch = {k: arrays[k] for k in ("lr_video", "hr_video")}
-  state = vsr.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(vsr, config)
   init = state.params
   # The residual head starts at zero: the untrained network is exactly bicubic.
   fresh = vsr.make_model(config).apply({"params": init}, batch["lr_video"] / 255.0)
@@ -115,7 +115,7 @@ def test_evaluate_scores_bicubic_with_the_basicsr_protocol():
   from skimage.metrics import peak_signal_noise_ratio
 
   config = get_config("vsr_photos", smoke=True)
-  state = vsr.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(vsr, config)
   scores = vsr.evaluate(config, state, num=3, batch=2)
   arrays = videos.photo_videos_arrays("test")
   up = vsr.bicubic(arrays["lr_video"][:3])
@@ -183,7 +183,7 @@ def test_adversarial_variant_trains_both_networks_and_samples():
   config.loss.update(adv_weight=0.01, d_width=8)
   arrays = videos.camera_videos("train", 2, 6, seed=0)
   batch = {k: arrays[k] for k in ("lr_video", "hr_video")}
-  state = vsr.init_state(config, jax.random.PRNGKey(0))
+  state = init_state(vsr, config)
   before = state
   step = jax.jit(lambda s, r: vsr.train_step(config, s, batch, r))
   for i in range(3):  # The zero-initialised head moves first; the layers before it from the second step.
