@@ -44,7 +44,7 @@ def vae_setup():
 def test_iwae_bound_is_never_below_the_elbo_on_the_same_batch(vae_setup):
   config, variables, images = vae_setup
   x, x_in = vae.observe(config, images, jax.random.PRNGKey(1))
-  log_w, _, _ = vae.log_weights(config, variables, x, x_in, jax.random.PRNGKey(2), 8)
+  log_w, _, _ = jax.jit(lambda v: vae.log_weights(config, v, x, x_in, jax.random.PRNGKey(2), 8))(variables)
   assert log_w.shape == (8, 16)
   assert np.all(np.asarray(bounds.iwae_bound(log_w)) >= np.asarray(bounds.elbo(log_w)) - 1e-4)
   # k = 1: the two bounds coincide.
@@ -75,8 +75,9 @@ def test_every_likelihood_trains_and_a_28px_model_decodes_28px():
     _, metrics = jax.jit(lambda s, b: vae.train_step(config, s, b, jax.random.PRNGKey(1)))(state, batch)
     assert np.isfinite(float(metrics["loss"])), kind
   config = get_config("vae_mnist", smoke=True)
-  variables = vae.make_model(config).init(jax.random.PRNGKey(0), jnp.zeros((2, 28, 28, 1)))
-  assert vae.make_model(config).apply(variables, jnp.zeros((2, 28, 28, 1))).shape == (2, 28, 28, 1)
+  model = vae.make_model(config)
+  variables = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((2, 28, 28, 1)))
+  assert jax.jit(model.apply)(variables, jnp.zeros((2, 28, 28, 1))).shape == (2, 28, 28, 1)
 
 
 def test_beta_with_iwae_is_one_clear_error():
@@ -88,9 +89,9 @@ def test_beta_with_iwae_is_one_clear_error():
 
 def test_interpolation_ends_at_the_reconstructions(vae_setup):
   config, variables, images = vae_setup
-  path = vae.interpolate(config, variables, images[:2], images[2:4], steps=5)
+  path = jax.jit(lambda v, a, b: vae.interpolate(config, v, a, b, steps=5))(variables, images[:2], images[2:4])
   assert path.shape == (2, 5, 32, 32, 1)
-  recon = vae.sample(config, variables, None, 4, image=images[:4])["images"]
+  recon = jax.jit(lambda v, x: vae.sample(config, v, None, 4, image=x))(variables, images[:4])["images"]
   # Equal up to float rounding at the uint8 boundary (the batch shapes differ).
   np.testing.assert_allclose(path[:, 0], recon[:2], atol=1)
   np.testing.assert_allclose(path[:, -1], recon[2:4], atol=1)

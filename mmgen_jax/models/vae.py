@@ -174,8 +174,8 @@ def likelihood_metrics(config, variables, images, k, seed=0, batch=16, chunk=Non
   if k % chunk:
     raise UserError(f"nll_k={k} is not a multiple of the sample chunk {chunk}: use a multiple of {chunk}")
 
-  @jax.jit
-  def run(images, rng):
+  @jax.jit  # The weights as an argument, not closure constants: XLA would constant-fold through them.
+  def run(variables, images, rng):
     obs_rng, z_rng = jax.random.split(rng)
     x, x_in = observe(config, images, obs_rng)
     log_w = jax.lax.map(lambda key: log_weights(config, variables, x, x_in, key, chunk)[0],
@@ -183,10 +183,13 @@ def likelihood_metrics(config, variables, images, k, seed=0, batch=16, chunk=Non
     log_w = log_w.reshape((k,) + log_w.shape[2:])
     return bounds.elbo(log_w), bounds.iwae_bound(log_w)
 
-  # Each chunk's draws: the seed plus the chunk's first image index.
   starts = iter(range(0, len(images), batch))
-  per_image = batched(lambda images: dict(zip(("elbo", "iwae"), run(images, jax.random.PRNGKey(seed + next(starts))))),
-                      {"images": images}, batch)
+
+  def score(images):  # Each batch's draws: the seed plus the batch's first image index.
+    elbo, iwae = run(variables, images, jax.random.PRNGKey(seed + next(starts)))
+    return {"elbo": elbo, "iwae": iwae}
+
+  per_image = batched(score, {"images": images}, batch)
   elbo, iwae = float(np.mean(per_image["elbo"])), float(np.mean(per_image["iwae"]))
   out = {"elbo": elbo, "nll": -iwae, "nll_k": k, "num": len(images)}
   if config.model.likelihood == "logistic":
