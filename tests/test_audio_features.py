@@ -53,7 +53,7 @@ def test_log_mel_and_mfcc_match_a_numpy_reference():
 def test_audio_encoder_shapes_and_loudness_invariance():
   x = jnp.asarray(_signals())
   encoder = audio.AudioEncoder(dim=16)
-  variables = encoder.init(jax.random.PRNGKey(0), x[:1])
+  variables = jax.jit(encoder.init)(jax.random.PRNGKey(0), x[:1])
   tokens, mask = jax.jit(encoder.apply)(variables, x)
   assert tokens.shape == (3, 33, 16) and mask.shape == (3, 33) and bool(mask.all())
   louder, _ = jax.jit(encoder.apply)(variables, 3.0 * x)  # Log-mel standardised per clip: gain is an offset.

@@ -47,13 +47,13 @@ def test_depth_to_space_matches_definition():
 def test_generator_inside_users_own_jax_code_under_vmap_and_grad():
   """The zoo module is a plain linen module: no mmgen_jax machinery around it."""
   g = dcgan.Generator(resolution=16, channels=1, width=8, norm="layer")
-  params = g.init(jax.random.PRNGKey(0), jnp.zeros((1, 4)), train=False)
+  params = jax.jit(lambda rng: g.init(rng, jnp.zeros((1, 4)), train=False))(jax.random.PRNGKey(0))
 
   def mean_brightness(params, z):  # z [4] -> scalar
     return jnp.mean(g.apply(params, z[None], train=False))
 
   zs = jax.random.normal(jax.random.PRNGKey(1), (6, 4))
-  per_z = jax.vmap(mean_brightness, in_axes=(None, 0))(params, zs)
+  per_z = jax.jit(jax.vmap(mean_brightness, in_axes=(None, 0)))(params, zs)
   assert per_z.shape == (6,)
   grads = jax.jit(jax.grad(lambda p: jnp.sum(jax.vmap(mean_brightness, in_axes=(None, 0))(p, zs))))(params)
   norms = [float(jnp.linalg.norm(x)) for x in jax.tree.leaves(grads)]

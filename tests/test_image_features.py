@@ -43,10 +43,10 @@ def test_hsv_and_histogram_match_scikit_image_and_numpy():
 def test_feature_encoder_sees_the_reference_not_the_gradient():
   x = jnp.asarray(_images()[:, :16, :16]) * 2 - 1
   encoder = features.ImageFeatureEncoder(dim=8)
-  variables = encoder.init(jax.random.PRNGKey(0), x)
-  tokens, mask = encoder.apply(variables, x)
+  variables = jax.jit(encoder.init)(jax.random.PRNGKey(0), x)
+  tokens, mask = jax.jit(encoder.apply)(variables, x)
   assert tokens.shape == (2, 1, 8) and mask.shape == (2, 1)
-  grad = jax.grad(lambda im: encoder.apply(variables, im)[0].sum())(x)
+  grad = jax.jit(jax.grad(lambda im: encoder.apply(variables, im)[0].sum()))(x)
   assert not np.any(np.asarray(grad))  # Features are descriptors of the reference, not learnt through.
 
 
