@@ -1,5 +1,4 @@
 """Photos/faces data, inpainting masks, the U-Net, pix2pix and inpainting families."""
-import os
 
 import jax
 import jax.numpy as jnp

@@ -8,7 +8,6 @@ import collections
 import re
 
 import flax.linen as nn
-import jax.numpy as jnp
 import numpy as np
 
 from mmgen_jax.errors import UserError
