@@ -1,9 +1,11 @@
 """Domain classifiers for the embedded datasets: small CNNs trained on the train split, cached on disk.
 
 They give the features for classifier-feature FID/KID/precision/recall, the class probabilities for an
-Inception-Score-style score, and the class accuracy of conditional samples. Training is deterministic (fixed seed,
-fixed batch order, CPU-reproducible), takes about 20 s once, and the params are cached as .npz (no pickle)
-with the held-out test accuracy beside them in JSON.
+Inception-Score-style score, and the class accuracy of conditional samples. The params are .npz (no pickle) with the
+held-out test accuracy beside them in JSON. The package ships the weights every published number was measured with
+(`metrics/weights/`), so FIDs compare across machines and nothing trains at first use; a classifier without shipped
+weights (a new dataset or recipe version) is trained once (fixed seed and batch order) and cached per machine.
+`python -m mmgen_jax.metrics.classifier NAME` trains one into the cache.
 """
 import json
 import os
@@ -81,6 +83,24 @@ def _train(name, progress=True):
   return params, accuracy
 
 
+def shipped_path(name):
+  """Where the package's own weights of classifier `name` are (without the .npz / .json suffix)."""
+  return os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", f"{name}-v{VERSION}")
+
+
+def trained_path(name, progress=True):
+  """The machine's cached classifier `name` (trained first if absent), without the .npz / .json suffix."""
+  dataset = CLASSIFIERS[name][0]
+  path = os.path.join(cache_dir(), "classifiers", f"{name}-v{VERSION}")
+  with file_lock(path + ".lock"):  # One process trains; the others wait and load its cache.
+    if not (os.path.exists(path + ".npz") and os.path.exists(path + ".json")):
+      params, accuracy = _train(name, progress)
+      np.savez(path + ".tmp.npz", **_flatten(params))
+      os.replace(path + ".tmp.npz", path + ".npz")
+      write_json(path + ".json", {"test_accuracy": accuracy, "dataset": dataset, "version": VERSION})
+  return path
+
+
 class FeatureExtractor:
   """Jitted, batched `features(images)` -> [N, 128] and `probs(images)` -> [N, K] for a domain classifier."""
 
@@ -88,16 +108,12 @@ class FeatureExtractor:
     if name not in CLASSIFIERS:
       raise UserError(f"no domain classifier for dataset {name!r}: classifier metrics exist for "
                       f"{', '.join(CLASSIFIERS)}; for other data use the Inception extractor")
-    dataset, num_classes, _ = CLASSIFIERS[name]
-    path = os.path.join(cache_dir(), "classifiers", f"{name}-v{VERSION}")
+    _, num_classes, _ = CLASSIFIERS[name]
     model = DomainClassifier(num_classes)
-    template = model.init(jax.random.PRNGKey(0), np.zeros((1, 32, 32, 1), np.uint8))
-    with file_lock(path + ".lock"):  # One process trains; the others wait and load its cache.
-      if not (os.path.exists(path + ".npz") and os.path.exists(path + ".json")):
-        params, accuracy = _train(name, progress)
-        np.savez(path + ".tmp.npz", **_flatten(params))
-        os.replace(path + ".tmp.npz", path + ".npz")
-        write_json(path + ".json", {"test_accuracy": accuracy, "dataset": dataset, "version": VERSION})
+    template = jax.eval_shape(model.init, jax.random.PRNGKey(0), np.zeros((1, 32, 32, 1), np.uint8))
+    path = shipped_path(name)
+    if not os.path.exists(path + ".npz"):
+      path = trained_path(name, progress)
     with np.load(path + ".npz", allow_pickle=False) as f:
       flat = dict(f)
     params = jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
@@ -116,3 +132,8 @@ class FeatureExtractor:
       feats.append(np.asarray(f)[:len(chunk)])
       probs.append(np.asarray(jax.nn.softmax(logits))[:len(chunk)])
     return np.concatenate(feats), np.concatenate(probs)
+
+
+if __name__ == "__main__":
+  import sys
+  print(trained_path(sys.argv[1]) + ".npz")
