@@ -29,6 +29,10 @@ if "MMGEN_TEST_XLA_SETUP" not in os.environ:
   # Two xdist workers already fill the two cores: CLI runs keep XLA's single CPU device instead of splitting into one
   # per core (tests/test_parallel.py covers the split and multi-device results explicitly).
   os.environ.setdefault("MMGEN_CPU_DEVICES", "1")
+  # Embedded datasets through their numpy path (the same arrays, cached as .npz): importing TensorFlow costs ~9 s in
+  # every worker and CLI subprocess, and writing the video datasets as TFDS records a minute. The TFDS builders and
+  # the tf.data iterator are tested against the numpy path explicitly (tests/test_data.py, `tensorflow` fixture).
+  os.environ.setdefault("MMGEN_NO_TF", "1")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -56,6 +60,19 @@ def smoke_workdir(tmp_path_factory):
     return trained[name]
 
   return get
+
+
+@pytest.fixture
+def tensorflow(monkeypatch):
+  """The TensorFlow/TFDS data path for this test (the suite runs the numpy path); skips where TF is absent."""
+  from mmgen_jax.data import sources
+
+  monkeypatch.delenv("MMGEN_NO_TF", raising=False)
+  sources.have_tensorflow.cache_clear()
+  if not sources.have_tensorflow():
+    pytest.skip("TensorFlow not installed")
+  yield
+  sources.have_tensorflow.cache_clear()
 
 
 def run_cli(*args, env=None, timeout=300):

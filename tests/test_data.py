@@ -19,9 +19,7 @@ def test_digits_split_is_fixed_and_per_class():
   np.testing.assert_array_equal(test["id"], digits.split_ids("test"))  # Same ids on every call.
 
 
-def test_tfds_builder_matches_numpy_fallback():
-  if not sources.have_tensorflow():
-    pytest.skip("TensorFlow not installed")
+def test_tfds_builder_matches_numpy_fallback(tensorflow):
   via_tfds = sources._embedded_via_tfds("digits", "test")
   via_numpy = digits.digits_arrays("test")
   assert sorted(via_tfds) == sorted(via_numpy) == ["audio", "edges", "id", "image", "label", "text"]
@@ -29,9 +27,7 @@ def test_tfds_builder_matches_numpy_fallback():
     np.testing.assert_array_equal(via_tfds[k], via_numpy[k])
 
 
-def test_tf_data_and_numpy_iterators_give_the_same_batches():
-  if not sources.have_tensorflow():
-    pytest.skip("TensorFlow not installed")
+def test_tf_data_and_numpy_iterators_give_the_same_batches(tensorflow):
   source = open_source("digits", "train")
   a = host_batches(source, 64, seed=3, start_step=20, use_tf=True)
   b = host_batches(source, 64, seed=3, start_step=20, use_tf=False)
@@ -66,9 +62,7 @@ def test_batch_order_is_a_permutation_per_epoch_and_hosts_split_it():
   np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
-def test_tfds_source_with_mock_data():
-  if not sources.have_tensorflow():
-    pytest.skip("TensorFlow not installed")
+def test_tfds_source_with_mock_data(tensorflow):
   import tensorflow_datasets as tfds
   with tfds.testing.mock_data(num_examples=40):
     source = open_source("tfds:mnist", "train")
@@ -77,9 +71,7 @@ def test_tfds_source_with_mock_data():
   assert batch["label"].shape == (8,)
 
 
-def test_missing_tfds_dataset_is_one_clear_error(tmp_path, monkeypatch):
-  if not sources.have_tensorflow():
-    pytest.skip("TensorFlow not installed")
+def test_missing_tfds_dataset_is_one_clear_error(tmp_path, monkeypatch, tensorflow):
   monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
   with pytest.raises(UserError, match="not known to tensorflow-datasets"):
     open_source("tfds:no_such_dataset_xyz", "train")
@@ -127,18 +119,49 @@ def test_image_shape_mismatch_names_the_fix():
     open_source("digits", "train", image_size=32, channels=3)
 
 
-def test_processes_preparing_one_embedded_dataset_at_once_all_read_it(tmp_path):
-  """Three processes open `faces` on an empty data dir together: one prepares it, the others wait and read it
+def test_processes_preparing_one_embedded_dataset_at_once_all_read_it(tmp_path, tensorflow):
+  """Two processes open `faces` on an empty data dir together: one prepares it, the other waits and reads it
   (a builder made before the lock was released saw no splits: a KeyError on a fresh CI cache)."""
   import subprocess
   import sys
-  if not sources.have_tensorflow():
-    pytest.skip("the TFDS path needs TensorFlow")
   code = "from mmgen_jax.data import open_source; print(open_source('faces', 'test', 32, 1).num_examples)"
   env = {**os.environ, "MMGEN_DATA_DIR": str(tmp_path)}
   procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True) for _ in range(3)]
+                            text=True) for _ in range(2)]
   for p in procs:
     out, err = p.communicate(timeout=300)
     assert p.returncode == 0, err[-2000:]
     assert out.split()[-1] == "20"
+
+
+def test_every_tfds_builder_declares_the_numpy_arrays_features(tensorflow):
+  """Each embedded builder's features hold exactly its arrays' names, shapes and dtypes (the digits builder is also
+  prepared and compared value by value above): a changed array without a changed builder fails here."""
+  from mmgen_jax.data import tfds_builders
+
+  assert sorted(tfds_builders.EMBEDDED) == sorted(sources.EMBEDDED)
+  for name, builder_class in tfds_builders.EMBEDDED.items():
+    features = builder_class(data_dir="/nonexistent").info.features
+    arrays = sources.EMBEDDED[name]("test")
+    assert sorted(features.keys()) == sorted(arrays), name
+    for key, array in arrays.items():
+      feature = features[key]
+      assert tuple(feature.shape) == array.shape[1:], (name, key)
+      if array.dtype.kind != "U":  # Text features hold strings; the rest keep their numpy dtype.
+        assert np.dtype(feature.np_dtype) == array.dtype, (name, key, feature.np_dtype)
+    assert builder_class.VERSION == sources.EMBEDDED_VERSIONS[name]
+
+
+def test_numpy_path_prepares_each_split_once_and_reads_it_back(tmp_path, monkeypatch):
+  from mmgen_jax.data.faces import faces_arrays
+
+  monkeypatch.setenv("MMGEN_DATA_DIR", str(tmp_path))
+  calls = []
+  monkeypatch.setitem(sources.EMBEDDED, "faces", lambda split: calls.append(split) or faces_arrays(split))
+  first = sources._embedded_via_numpy("faces", "test")
+  second = sources._embedded_via_numpy("faces", "test")
+  assert calls == ["test"]
+  assert sorted(os.listdir(tmp_path / "numpy")) == ["faces-1.0.0-test.npz", "faces-1.0.0-test.npz.lock"]
+  for k, v in faces_arrays("test").items():
+    np.testing.assert_array_equal(first[k], v)
+    np.testing.assert_array_equal(second[k], v)

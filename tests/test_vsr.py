@@ -24,6 +24,12 @@ def test_low_resolution_frames_are_antialiased_bicubic_downsamplings():
   np.testing.assert_array_equal(arrays["lr_video"][1, 2], expected.astype(np.uint8))
   # The camera moves: consecutive frames differ.
   assert np.mean(np.abs(np.diff(arrays["hr_video"].astype(float), axis=1))) > 1
+  # Any frame size, and frames whose range is narrower than [0, 255] (skimage clips the cubic's overshoot to the
+  # frame's own range): every value equals skimage's frame-by-frame resize.
+  rng = np.random.default_rng(0)
+  frames = np.concatenate([rng.integers(0, 256, (3, 40, 72, 3)), rng.integers(90, 160, (3, 40, 72, 3))]).astype(np.uint8)
+  expected = [np.round(np.clip(resize(f / 255.0, (10, 18, 3), order=3, anti_aliasing=True), 0, 1) * 255) for f in frames]
+  np.testing.assert_array_equal(videos.downsample(frames), np.asarray(expected, np.uint8))
 
 
 def _model(propagation=True):

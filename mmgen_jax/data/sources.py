@@ -19,6 +19,10 @@ from mmgen_jax.locks import file_lock
 EMBEDDED = {"digits": digits.digits_arrays, "moving_digits": clips.moving_digits_arrays,
             "photo_clips": clips.photo_clips_arrays, "photos": photos.photo_patches_arrays,
             "faces": faces.faces_arrays, "photo_videos": videos.photo_videos_arrays}
+# Their versions (the TFDS builders' VERSION and the numpy caches' file names): a change to the arrays of a dataset
+# bumps its version, so prepared copies made by older code are never read.
+EMBEDDED_VERSIONS = {"digits": "2.0.0", "moving_digits": "1.0.0", "photo_clips": "1.0.0", "photos": "1.0.0",
+                     "faces": "1.0.0", "photo_videos": "2.0.0"}
 EMBEDDED_SPLITS = ("train", "test")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -38,7 +42,8 @@ def have_tensorflow():
 
 
 def data_dir():
-  """Where the embedded datasets' TFDS files are prepared (MMGEN_DATA_DIR, default ~/.cache/mmgen_jax/tfds)."""
+  """Where the embedded datasets are prepared, as TFDS files (or as .npz in `numpy/` without TensorFlow):
+  MMGEN_DATA_DIR, default ~/.cache/mmgen_jax/tfds."""
   return os.environ.get("MMGEN_DATA_DIR", os.path.join(os.path.expanduser("~"), ".cache", "mmgen_jax", "tfds"))
 
 
@@ -71,7 +76,8 @@ def open_source(spec, split, image_size=None, channels=None, frames=None):
   if spec in EMBEDDED:
     if split not in EMBEDDED_SPLITS:
       raise UserError(f"dataset {spec!r} has no split {split!r}; its splits are {', '.join(EMBEDDED_SPLITS)}")
-    source = ArraySource(spec, _embedded_via_tfds(spec, split) if have_tensorflow() else EMBEDDED[spec](split))
+    prepared = _embedded_via_tfds if have_tensorflow() else _embedded_via_numpy
+    source = ArraySource(spec, prepared(spec, split))
   elif spec.startswith("tfds:"):
     return _open_tfds(spec, split)
   elif spec.startswith("folder:") and frames:
@@ -140,6 +146,20 @@ def _embedded_via_tfds(name, split):
   arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
   order = np.argsort(arrays["id"])  # TFDS shuffles on write; ids restore the canonical order.
   return {k: decode_strings(np.asarray(v)[order]) for k, v in arrays.items()}
+
+
+def _embedded_via_numpy(name, split):
+  """Without TensorFlow: the split's arrays, computed once into an .npz under `data_dir()/numpy` (under the same
+  kind of lock as the TFDS path) and read from there by every later process."""
+  path = os.path.join(data_dir(), "numpy", f"{name}-{EMBEDDED_VERSIONS[name]}-{split}.npz")
+  with file_lock(path + ".lock"):
+    if not os.path.exists(path):
+      arrays = EMBEDDED[name](split)
+      with open(path + ".tmp", "wb") as f:  # Written whole, then renamed: a killed run leaves no partial file.
+        np.savez(f, **arrays)
+      os.replace(path + ".tmp", path)
+  with np.load(path, allow_pickle=False) as f:
+    return {k: f[k] for k in f.files}
 
 
 def decode_strings(array):

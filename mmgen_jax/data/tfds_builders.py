@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mmgen_jax.data import clips, digits, dtmf, faces, photos, videos
+from mmgen_jax.data.sources import EMBEDDED_VERSIONS
 
 
 class _EmbeddedBuilder(tfds.core.GeneratorBasedBuilder):
@@ -48,7 +49,7 @@ class MmgenDigits(_EmbeddedBuilder):
   """scikit-learn's real handwritten digits at 32x32 with a fixed 85/15 per-class split, captions, DTMF audio and
   Sobel edges."""
 
-  VERSION = tfds.core.Version("2.0.0")
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["digits"])
   RELEASE_NOTES = {"1.0.0": "32x32 grayscale images, labels, example ids.",
                    "2.0.0": "text captions, 8 kHz DTMF audio clips, Sobel edge maps."}
 
@@ -74,7 +75,7 @@ class MmgenDigits(_EmbeddedBuilder):
 class MmgenMovingDigits(_EmbeddedBuilder):
   """Next-frame clips of a real digit moving and bouncing on a 32x32 canvas (`data/clips.py`)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["moving_digits"])
   arrays = staticmethod(clips.moving_digits_arrays)
 
   def _info(self):
@@ -85,7 +86,7 @@ class MmgenMovingDigits(_EmbeddedBuilder):
 class MmgenPhotoClips(_EmbeddedBuilder):
   """Next-frame clips of a camera panning and zooming over real photographs, split by photo (`data/clips.py`)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["photo_clips"])
   arrays = staticmethod(clips.photo_clips_arrays)
 
   def _info(self):
@@ -96,7 +97,7 @@ class MmgenPhotoClips(_EmbeddedBuilder):
 class MmgenPhotos(_EmbeddedBuilder):
   """64x64 patches of real photographs (scikit-image), split by source photo (`data/photos.py`)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["photos"])
   arrays = staticmethod(photos.photo_patches_arrays)
 
   def _info(self):
@@ -108,7 +109,7 @@ class MmgenPhotos(_EmbeddedBuilder):
 class MmgenFaces(_EmbeddedBuilder):
   """scikit-image's 100 real LFW face crops at 32x32 grey, the last 20 held out (`data/faces.py`)."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["faces"])
   arrays = staticmethod(faces.faces_arrays)
 
   def _info(self):
@@ -119,7 +120,8 @@ class MmgenFaces(_EmbeddedBuilder):
 class MmgenPhotoVideos(_EmbeddedBuilder):
   """Low/high-resolution (x4 bicubic) videos of a camera moving over real photographs (`data/videos.py`)."""
 
-  VERSION = tfds.core.Version("2.0.0")  # 2.0.0: greyscale training photos, 3,000 training clips.
+  # 2.0.0: greyscale training photos, 3,000 training clips.
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["photo_videos"])
   arrays = staticmethod(videos.photo_videos_arrays)
 
   def _info(self):

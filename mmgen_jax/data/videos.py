@@ -8,6 +8,8 @@ uint8 [T, 16, 16, 3], `source` (the photo), `id`. Test clips come from the test 
 clips from the colour training photos and the greyscale ones (`photos.GREY_TRAIN_PHOTOS`): with the six colour
 photos alone a network learnt their textures (+3 dB over bicubic on training clips, +0.7 on held-out ones).
 """
+import functools
+
 import numpy as np
 
 FRAMES = 6
@@ -19,13 +21,25 @@ SEED = {"train": 21, "test": 22}
 
 
 def downsample(frames, scale=SCALE):
-  """uint8 [..., H, W, C] -> uint8 [..., H/scale, W/scale, C]: bicubic with antialiasing (skimage)."""
-  from skimage.transform import resize
-
+  """uint8 [..., H, W, C] -> uint8 [..., H/scale, W/scale, C]: scikit-image's bicubic `resize(order=3,
+  anti_aliasing=True)` of each frame, computed as the separable linear map it is (two small matrix products, 20x
+  faster than resizing frame by frame; the same uint8 values, tested against skimage)."""
   lead, (h, w, c) = frames.shape[:-3], frames.shape[-3:]
   flat = frames.reshape((-1, h, w, c)).astype(np.float64) / 255.0
-  small = np.stack([resize(f, (h // scale, w // scale, c), order=3, anti_aliasing=True) for f in flat])
+  rows = np.matmul(_resize_matrix(h, scale), flat.transpose(0, 3, 1, 2))  # [N, C, H/scale, W]
+  small = np.matmul(rows, _resize_matrix(w, scale).T).transpose(0, 2, 3, 1)  # [N, H/scale, W/scale, C]
+  # skimage clips a cubic's overshoot to the input image's own range.
+  small = np.clip(small, flat.min((1, 2, 3), keepdims=True), flat.max((1, 2, 3), keepdims=True))
   return np.clip(np.round(small * 255.0), 0, 255).astype(np.uint8).reshape(lead + (h // scale, w // scale, c))
+
+
+@functools.lru_cache(maxsize=16)
+def _resize_matrix(n, scale):
+  """float64 [n // scale, n]: skimage's 1-D antialiased bicubic resize of n samples to n // scale, as a matrix (the
+  2-D resize is this map along each axis: Gaussian prefilter, spline prefilter and cubic evaluation all separate)."""
+  from skimage.transform import resize
+
+  return np.stack([resize(e, (n // scale,), order=3, anti_aliasing=True, clip=False) for e in np.eye(n)], 1)
 
 
 def cut_clips(frames, length, size):
