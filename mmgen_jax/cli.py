@@ -1,6 +1,7 @@
 """mmgen-jax train | sample | eval | list | data  (the stable CLI contract of DESIGN.md).
 
-Every mistake a user can make ends in one line `error: <cause>: <fix>` and exit status 2.
+Every mistake a user can make ends in one line `error: <cause>: <fix>` and exit status 2; a training run stopped by
+SIGTERM/SIGINT saves, says "interrupted ... at step N, saved ...; rerun to resume" and exits 128 + the signal.
 """
 import argparse
 import json
@@ -14,9 +15,10 @@ def _train(args):
   from mmgen_jax import parallel
   from mmgen_jax.config import apply_overrides, get_config
   from mmgen_jax.models import get_family
-  from mmgen_jax.train.trainer import train
+  from mmgen_jax.train.trainer import check_train_config, train
 
   config = apply_overrides(get_config(args.config), args.set)
+  check_train_config(config)
   # Before anything starts JAX's backends: on a CPU, one device per core (see the function for why and the numbers).
   parallel.split_cpu_into_devices(config.data.batch_size // (args.num_processes or 1))
   parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
@@ -34,6 +36,22 @@ def _parse_labels(text):
     raise UserError(f"--labels expects comma-separated integers like 0,1,2, got {text!r}") from None
 
 
+def _read_conditions(path):
+  """{name: array} of an .npz of numeric arrays, or one UserError line (never unpickles)."""
+  import zipfile
+
+  from mmgen_jax.errors import UserError
+  try:
+    loaded = np.load(path, allow_pickle=False)
+    if not hasattr(loaded, "files"):  # A bare .npy holds one unnamed array.
+      raise ValueError("a single .npy array, not an .npz of named arrays")
+    with loaded as f:
+      return {k: f[k] for k in f.files}
+  except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    raise UserError(f"--cond file {path!r} is not an .npz of numeric arrays ({str(e).splitlines()[0][:120]}): "
+                    f"write one with np.savez(path, NAME=array), e.g. labels=np.array([1, 2])") from None
+
+
 def _sample(args):
   from mmgen_jax.errors import UserError
   from mmgen_jax.sampler import load
@@ -45,8 +63,7 @@ def _sample(args):
   if args.cond:
     if not os.path.exists(args.cond):
       raise UserError(f"--cond file {args.cond!r} does not exist: pass an .npz with the condition arrays")
-    with np.load(args.cond, allow_pickle=False) as f:
-      conditions = {k: f[k] for k in f.files}
+    conditions = _read_conditions(args.cond)
   if args.labels:
     conditions["labels"] = _parse_labels(args.labels)
   out = {k: np.asarray(v) for k, v in model.sample(args.seed, args.num, **conditions).items()}
@@ -145,13 +162,16 @@ def enable_compilation_cache():
 def main(argv=None):
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   args = make_parser().parse_args(argv)
-  from mmgen_jax.errors import UserError
+  from mmgen_jax.errors import Interrupted, UserError
   enable_compilation_cache()
   try:
     args.run(args)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
+  except Interrupted as e:  # Saved, not finished: the shell's status for the signal, so schedulers can tell.
+    print(str(e), file=sys.stderr)
+    return 128 + e.signum
   return 0
 
 

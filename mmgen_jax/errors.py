@@ -1,13 +1,46 @@
 """The one exception type for mistakes a user can make.
 
 The CLI prints a `UserError` as a single line (`error: ...`) and exits with status 2; every other exception is a bug
-and keeps its traceback. Messages name the cause and the fix.
+and keeps its traceback. Messages name the cause and the fix. `Interrupted` is not a mistake: a run stopped by a
+signal after saving, which the CLI reports with the shell's status for that signal (128 + its number).
 """
 import difflib
+import errno
+import os
+import signal
 
 
 class UserError(Exception):
   """A mistake in the user's input (config, data, flags, workdir), reported as one line."""
+
+
+class Interrupted(Exception):
+  """Training stopped by a signal (SIGTERM, SIGINT) after saving a checkpoint at `step`: rerun to resume."""
+
+  def __init__(self, signum, step, directory):
+    self.signum, self.step, self.directory = signum, step, directory
+    super().__init__(f"interrupted by {signal.Signals(signum).name} at step {step}, saved to {directory}; rerun "
+                     f"to resume")
+
+
+# Errors of a storage device rather than of the code: full, over quota, file too large, read-only.
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def disk_error(error):
+  """The OSError behind `error` (itself, a cause in its chain, or one TensorStore reports in its message) when the
+  storage failed, else None."""
+  seen = set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
+      return error
+    text = str(error)
+    for code in _DISK_ERRNOS:  # TensorStore (orbax's array writer) raises its own types with errno's text.
+      if os.strerror(code) in text:
+        return OSError(code, os.strerror(code))
+    error = error.__cause__ or error.__context__
+  return None
 
 
 def did_you_mean(word, choices, n=3):

@@ -5,6 +5,7 @@ replicated, and `jax.jit` inserts the gradient all-reduce. Multi-host runs call 
 """
 import collections
 import os
+import sys
 
 import jax
 import numpy as np
@@ -18,13 +19,18 @@ _COUNT_FLAG = "--xla_force_host_platform_device_count"
 
 
 def cpu_device_count(batch_size=None):
-  """How many devices a CPU run splits into: one per core this process may run on (MMGEN_CPU_DEVICES=N sets it;
-  1 keeps XLA's single CPU device), lowered to the largest count that divides batch_size."""
+  """How many devices a CPU run splits into: one per core this process may run on, lowered to the largest count
+  that divides batch_size; MMGEN_CPU_DEVICES=N sets it (1 keeps XLA's single CPU device), and an N that does not
+  divide batch_size is an error."""
   given = os.environ.get(CPU_DEVICES_ENV)
   if given is None:
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
   elif given.isdigit() and int(given) >= 1:
     n = int(given)
+    if batch_size and batch_size % n:  # Asked for explicitly: never quietly run on fewer devices.
+      raise UserError(f"{CPU_DEVICES_ENV}={n} devices cannot split data.batch_size={batch_size}: set a batch size "
+                      f"that {n} divides (e.g. --set data.batch_size={max(n, batch_size // n * n)}) or "
+                      f"{CPU_DEVICES_ENV}={_most_dividing(n, batch_size)}")
   else:
     raise UserError(f"{CPU_DEVICES_ENV}={given!r} is not a device count: set it to a whole number >= 1, or unset it")
   return _most_dividing(n, batch_size) if batch_size else n
@@ -49,8 +55,14 @@ def split_cpu_into_devices(batch_size=None):
   from jax._src import xla_bridge  # No public way to ask whether the backends are up (then XLA_FLAGS is read).
 
   flags = os.environ.get("XLA_FLAGS", "")
-  if _COUNT_FLAG not in flags and not xla_bridge.backends_are_initialized():
-    os.environ["XLA_FLAGS"] = f"{flags} {_COUNT_FLAG}={cpu_device_count(batch_size)}".strip()
+  if _COUNT_FLAG in flags:
+    return
+  count, cores = cpu_device_count(batch_size), cpu_device_count()  # An impossible count raises, always.
+  if not xla_bridge.backends_are_initialized():
+    if count < cores:
+      print(f"note: data.batch_size={batch_size} does not split over this machine's {cores} CPU cores: training on "
+            f"{count} device(s); a batch size that {cores} divides runs faster", file=sys.stderr)
+    os.environ["XLA_FLAGS"] = f"{flags} {_COUNT_FLAG}={count}".strip()
 
 
 def initialize_distributed(coordinator_address=None, num_processes=None, process_id=None):

@@ -37,7 +37,7 @@ def load(workdir, step=None):
   if not os.path.isdir(trainer.checkpoint_dir(workdir)):
     raise UserError(f"{workdir} has no checkpoints/ folder: train first with `mmgen-jax train CONFIG --workdir "
                     f"{workdir}`")
-  ckpt = trainer.make_checkpointer(Config(_any_config(workdir)), workdir)
+  ckpt = trainer.make_checkpointer(Config(_any_config(workdir)), workdir, read_only=True)
   try:
     config, _ = ckpt.read_json(step)
     family = get_family(config["family"])

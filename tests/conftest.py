@@ -34,6 +34,21 @@ if "MMGEN_TEST_XLA_SETUP" not in os.environ:
   # the tf.data iterator are tested against the numpy path explicitly (tests/test_data.py, `tensorflow` fixture).
   os.environ.setdefault("MMGEN_NO_TF", "1")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Files of tests that run whole processes (multi-device, multi-process, signals): slow, not grouped.
+_PROCESS_TEST_FILES = ("test_parallel.py", "test_train_cli.py", "test_reliability.py")
+
+
+def pytest_collection_modifyitems(config, items):
+  """The long tests first: those that share a smoke-trained workdir (an xdist group, sent to one worker as a unit)
+  and those that run processes; the quick ones then fill both workers up to the end. In file order the heaviest
+  files (vsr, zoo smoke) came last and left one worker idle for minutes."""
+  del config
+
+  def light(item):
+    return item.get_closest_marker("xdist_group") is None and os.path.basename(str(item.fspath)) not in (
+        _PROCESS_TEST_FILES)
+
+  items.sort(key=light)  # Stable: file order within each part.
 
 
 @pytest.fixture
@@ -91,15 +106,44 @@ def init_state(family, config, seed=0, key=None):
   return jax.jit(functools.partial(family.init_state, config))(key)
 
 
+def cli_main(*args):
+  """`mmgen_jax.cli.main(ARGS)` in this process; returns the exit status. `train` writes a CPU device count into
+  XLA_FLAGS (for the backends a fresh CLI process starts): it is taken back, or later tests' subprocesses would
+  inherit it and ignore MMGEN_CPU_DEVICES."""
+  from mmgen_jax import cli
+
+  flags = os.environ.get("XLA_FLAGS")
+  try:
+    return cli.main([str(a) for a in args])
+  finally:
+    if flags is None:
+      os.environ.pop("XLA_FLAGS", None)
+    else:
+      os.environ["XLA_FLAGS"] = flags
+
+
 def run_main(capsys, *args):
   """`mmgen-jax ARGS` in this process (no start-up, shared compile caches): CompletedProcess-like, with returncode,
   stdout and stderr. For CLI behaviour; `run_cli` where the process itself matters (signals, flags, environment)."""
-  from mmgen_jax import cli
-
   capsys.readouterr()
-  code = cli.main([str(a) for a in args])
+  code = cli_main(*args)
   captured = capsys.readouterr()
   return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+
+def wait_for_checkpoint(workdir, proc, min_step, timeout=240):
+  """Polls until `workdir` holds a committed checkpoint of step >= min_step (returns its step) while `proc` runs."""
+  import glob
+  import time
+
+  deadline = time.time() + timeout
+  while time.time() < deadline and proc.poll() is None:
+    done = [int(os.path.basename(d)) for d in glob.glob(os.path.join(str(workdir), "checkpoints", "*")) if
+            os.path.basename(d).isdigit() and os.path.exists(os.path.join(d, "_CHECKPOINT_METADATA"))]
+    if done and max(done) >= min_step:
+      return max(done)
+    time.sleep(0.05)
+  raise AssertionError("the run ended or stalled before its first checkpoint")
 
 
 def last_line(text):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_main
 from mmgen_jax.data import digits
 from mmgen_jax.metrics import classifier
 from mmgen_jax.metrics.classifier import FeatureExtractor
@@ -39,9 +39,9 @@ def test_a_classifier_without_shipped_weights_is_trained_once_and_cached(tmp_pat
 
 
 @pytest.mark.xdist_group("dcgan_digits")
-def test_eval_cli_prints_one_json_object(smoke_workdir):
+def test_eval_cli_prints_one_json_object(smoke_workdir, capsys):
   wd = smoke_workdir("dcgan_digits")
-  r = run_cli("eval", "--workdir", wd, "--num", 200)
+  r = run_main(capsys, "eval", "--workdir", wd, "--num", 200)
   assert r.returncode == 0, r.stderr
   scores = json.loads(r.stdout.strip().splitlines()[-1])
   for key in ("fid", "kid", "precision", "recall", "real_fid_train_vs_test", "classifier_score"):

@@ -66,11 +66,11 @@ def test_tile_cycles_rows_on_host_and_under_jit():
 
 
 def test_check_condition_batches_a_single_example_and_reports_the_expected_shape():
-  assert check_condition("image", np.zeros((4, 4, 1)), (4, 4, 1)).shape == (1, 4, 4, 1)
+  assert check_condition("image", np.zeros((4, 4, 1), np.uint8), (4, 4, 1)).shape == (1, 4, 4, 1)
   with pytest.raises(UserError, match=r"image condition has shape \[2, 4, 5, 1\], expected uint8 \[N, 4, 4, 1\]"):
-    check_condition("image", np.zeros((2, 4, 5, 1)), (4, 4, 1))
+    check_condition("image", np.zeros((2, 4, 5, 1), np.uint8), (4, 4, 1))
   with pytest.raises(UserError, match=r"\[N, \*, \*, 3\]; each \* a multiple of 4"):
-    check_condition("image", np.zeros((1, 8, 6, 3)), (None, None, 3), multiple_of=4)
+    check_condition("image", np.zeros((1, 8, 6, 3), np.uint8), (None, None, 3), multiple_of=4)
   with pytest.raises(UserError, match="expected uint8"):
     check_condition("lr_video", np.zeros((6, 8, 8, 3)), (None, None, None, 3), single=False)
   with pytest.raises(UserError, match="has shape \\[0, 4\\]"):

@@ -74,20 +74,28 @@ def test_cpu_device_count_divides_the_batch_and_reads_the_environment(monkeypatc
   from mmgen_jax.errors import UserError
   monkeypatch.setenv(parallel.CPU_DEVICES_ENV, "4")
   assert parallel.cpu_device_count() == 4
-  assert parallel.cpu_device_count(batch_size=6) == 3  # The largest count <= 4 that divides 6.
-  assert parallel.cpu_device_count(batch_size=7) == 1
+  assert parallel.cpu_device_count(batch_size=8) == 4
+  # A count asked for explicitly is never lowered without a word: it must divide the batch.
+  with pytest.raises(UserError, match=r"MMGEN_CPU_DEVICES=4 devices cannot split data.batch_size=6.*batch_size=4"):
+    parallel.cpu_device_count(batch_size=6)
+  monkeypatch.setenv(parallel.CPU_DEVICES_ENV, "2")
+  with pytest.raises(UserError, match=r"cannot split data.batch_size=7.*MMGEN_CPU_DEVICES=1"):
+    parallel.cpu_device_count(batch_size=7)
   monkeypatch.setenv(parallel.CPU_DEVICES_ENV, "two")
   with pytest.raises(UserError, match="MMGEN_CPU_DEVICES='two'"):
     parallel.cpu_device_count()
+  # One device per core by default, lowered to the largest count that divides the batch.
   monkeypatch.delenv(parallel.CPU_DEVICES_ENV)
-  assert parallel.cpu_device_count() == len(os.sched_getaffinity(0))
+  monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+  assert parallel.cpu_device_count() == 4
+  assert parallel.cpu_device_count(batch_size=6) == 3
 
 
 _SPLIT = ("from mmgen_jax import parallel; parallel.split_cpu_into_devices({batch}); import jax; "
           "print(jax.device_count())")
 
 
-@pytest.mark.parametrize("flags, batch, expected", [("", 6, "3"), ("--xla_force_host_platform_device_count=2", 6, "2")])
+@pytest.mark.parametrize("flags, batch, expected", [("", 8, "4"), ("--xla_force_host_platform_device_count=2", 6, "2")])
 def test_split_cpu_into_devices_sets_the_count_unless_xla_flags_do(flags, batch, expected):
   env = {**os.environ, "MMGEN_CPU_DEVICES": "4", "XLA_FLAGS": flags}
   out = subprocess.run([sys.executable, "-c", _SPLIT.format(batch=batch)], capture_output=True, text=True, env=env,

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.conditions import check_condition, check_labels, tile
 from mmgen_jax.data import class_cycle, eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
@@ -130,7 +130,13 @@ def input_features(config):
 
 
 def encode_inputs(config, arrays):
-  """Host-side conversion of inputs jit cannot take: `text` (str [N]) -> `text_ids` (int32 [N, text_max_len])."""
+  """Host-side conversion of inputs jit cannot take: `text` (str [N]) -> `text_ids` (int32 [N, text_max_len]); class
+  labels (`labels` to sample, a batch's `label`) are checked to lie in 0..num_classes-1."""
+  if config.model.condition == "label" and arrays.get("labels") is not None:
+    check_labels("labels condition", arrays["labels"], config.model.num_classes)
+  if config.model.condition == "label" and arrays.get("label") is not None:  # A training batch.
+    check_labels("the dataset's label feature", arrays["label"], config.model.num_classes,
+                 fix="set --set model.num_classes to the dataset's number of classes")
   return tokenize_text(arrays, "text_ids", tokenizer(config), config.model.text_max_len)
 
 

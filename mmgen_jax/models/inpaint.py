@@ -147,7 +147,7 @@ def sample(config, variables, rng, n, image=None, mask=None):
     mask = random_masks(rng, image.shape[0], image.shape[1], image.shape[2], "mixed" if d.masks.startswith(
         "folder:") else d.masks)
   else:
-    mask = check_condition("mask", mask, (image.shape[1], image.shape[2], 1),
+    mask = check_condition("mask", mask, (image.shape[1], image.shape[2], 1), dtype=None,
                            note="one single-channel mask per image, nonzero = missing")
     if len(mask) != len(image):
       raise UserError(f"{len(mask)} masks for {len(image)} images: pass one mask per image")
