@@ -1,4 +1,4 @@
-"""Autoencoder families on their eval split (issue 6's acceptance): likelihoods, reconstructions, picture grids.
+"""Autoencoder families on their eval split: likelihoods, reconstructions, picture grids.
 
 For each workdir (a `vae` or `cae` run) on the whole eval split:
 - vae: ELBO (mean of the k log-weights) and the importance-weighted NLL -IWAE_k in nats per image (k = --nll-k,

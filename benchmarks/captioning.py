@@ -1,4 +1,4 @@
-"""Captioning quality and decoding speed of a trained captioner (issue 9's acceptance), greedy and beam side by side.
+"""Captioning quality and decoding speed of a trained captioner, greedy and beam side by side.
 
 Quality, on the whole held-out test split: `digit_accuracy` (the caption names the image's digit and no other),
 corpus BLEU-4 against the example's own caption (its template was drawn at random, so no model can predict it:

@@ -1,4 +1,4 @@
-"""Does a conditional digits generator draw the digit its condition encodes, with variety? (issue 4's acceptance)
+"""Does a conditional digits generator draw the digit its condition encodes, with variety?
 
 For the workdir's condition kind it builds condition sets from the held-out test split and from inputs no training
 example used, samples `--per-condition` images for each condition, and reports:

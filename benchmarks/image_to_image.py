@@ -1,4 +1,4 @@
-"""Image-to-image translation and inpainting on held-out images (issue 7's acceptance), each beside its baseline in
+"""Image-to-image translation and inpainting on held-out images, each beside its baseline in
 the same run, plus fully convolutional inference on whole held-out photos.
 
 - `inpaint` workdirs: on the eval split under the fixed evaluation masks (10-50%, rectangles and strokes), PSNR

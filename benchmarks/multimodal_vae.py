@@ -1,4 +1,4 @@
-"""Cross-modal coherence of a trained multimodal VAE (issue 6's acceptance), with picture grids.
+"""Cross-modal coherence of a trained multimodal VAE, with picture grids.
 
 On the whole held-out test split, one input modality at a time:
 - text -> image, audio -> image: the digits domain classifier's call on the generated image (z drawn from the

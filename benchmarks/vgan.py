@@ -1,4 +1,4 @@
-"""V-GAN next-frame synthesis on held-out clips (issue 5's acceptance): each run against copy-the-last-frame.
+"""V-GAN next-frame synthesis on held-out clips: each run against copy-the-last-frame.
 
 For each workdir (a `vgan` run: any fusion, or a one-modality ablation) on the whole eval split: PSNR and SSIM of
 the generated next frame (`metrics/image.py`; PSNR cross-checked with scikit-image's `peak_signal_noise_ratio` over

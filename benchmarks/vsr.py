@@ -1,4 +1,4 @@
-"""x4 video super-resolution on held-out videos (issue 8's acceptance), each run beside bicubic in the same run.
+"""x4 video super-resolution on held-out videos, each run beside bicubic in the same run.
 
 For each workdir (`vsr` runs: with propagation, and the single-frame baseline): PSNR/SSIM on the Y channel with a
 4-pixel border crop (BasicSR's protocol) over every frame of the 128 test clips, and of bicubic upsampling; then
@@ -69,7 +69,7 @@ def main():
         f"memory_T{LONG}": memory(config, model.variables, LONG)}
     print(json.dumps({name: report[name]}), flush=True)
   single = [r["psnr"] for r in report.values() if not r["propagation"]]
-  if single:  # The issue's second bar: propagation over the same network on single frames.
+  if single:  # The second bar: propagation against the same network on single frames.
     for r in report.values():
       if r["propagation"]:
         r["margin_over_single_frame_db"] = round(r["psnr"] - max(single), 2)
