@@ -15,7 +15,7 @@ import jax
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
 
-from mmgen_jax.errors import UserError
+from mmgen_jax.errors import DISK_FULL_FIX, UserError
 
 
 # Room for what a step holds beside its arrays (config, metadata, orbax's indexes; measured: 150 KiB for a small model);
@@ -57,8 +57,7 @@ class Checkpointer:
     free = shutil.disk_usage(self.directory).free
     if free < need:
       raise UserError(f"saving checkpoint step {step} needs about {need / 2**20:.1f} MiB but {self.directory} has "
-                      f"{free / 2**20:.1f} MiB free: free space on that disk (or train in another --workdir), then "
-                      f"rerun to resume from the newest complete checkpoint")
+                      f"{free / 2**20:.1f} MiB free: {DISK_FULL_FIX}")
     self.manager.save(int(step), metrics=metrics, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(dict(config)),
         metadata=ocp.args.JsonSave(metadata)))

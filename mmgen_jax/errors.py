@@ -1,4 +1,4 @@
-"""The one exception type for mistakes a user can make.
+"""The exception types a user sees: `UserError` for mistakes, `Interrupted` for a run stopped by a signal.
 
 The CLI prints a `UserError` as a single line (`error: ...`) and exits with status 2; every other exception is a bug
 and keeps its traceback. Messages name the cause and the fix. `Interrupted` is not a mistake: a run stopped by a
@@ -23,6 +23,9 @@ class Interrupted(Exception):
                      f"to resume")
 
 
+# What to do when a workdir's disk is full (the checkpointer's free-space check and the trainer's storage errors).
+DISK_FULL_FIX = ("free space on that disk (or train in another --workdir), then rerun to resume from the newest "
+                 "complete checkpoint")
 # Errors of a storage device rather than of the code: full, over quota, file too large, read-only.
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 

@@ -24,7 +24,7 @@ import tqdm
 from mmgen_jax import checkpoint, locks, parallel
 from mmgen_jax.config import Config
 from mmgen_jax.data import host_batches, open_source
-from mmgen_jax.errors import Interrupted, UserError, disk_error
+from mmgen_jax.errors import DISK_FULL_FIX, Interrupted, UserError, disk_error
 from mmgen_jax.train.images import write_samples
 from mmgen_jax.train.logging import MetricWriter, truncate_metrics
 
@@ -182,8 +182,7 @@ def _train(config, workdir, family, source, mesh, resume, progress):
       pass
     disk = disk_error(e) if isinstance(e, Exception) and not isinstance(e, UserError) else None
     if disk is not None:  # Checkpoints (orbax reports a failed async save at the next save or wait), metrics, grids.
-      raise UserError(f"writing to {workdir} failed: {disk.strerror}: free space on that disk (or train in another "
-                      f"--workdir), then rerun to resume from the newest complete checkpoint") from None
+      raise UserError(f"writing to {workdir} failed: {disk.strerror}: {DISK_FULL_FIX}") from None
     raise
 
 
