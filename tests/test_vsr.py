@@ -87,7 +87,10 @@ def test_inference_memory_grows_only_by_low_resolution_features_and_outputs():
 def test_training_fits_a_batch_and_moves_every_parameter():
   config = get_config("vsr_photos", smoke=True)
   config.data.augment = []  # One fixed batch to fit.
-  config.train.steps = 150
+  # 40 steps at a high constant rate: the loss ends near 0.90 of its start (150 cosine-decayed steps at the zoo's
+  # 1e-3 ended at 0.918, at the bound's edge).
+  config.train.steps = 40
+  config.optim.update(lr=1e-2, schedule="constant")
   arrays = videos.camera_videos("train", 2, 6, seed=0)
   batch = {k: arrays[k] for k in ("lr_video", "hr_video")}
   state = init_state(vsr, config)
