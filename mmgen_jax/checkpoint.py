@@ -16,6 +16,7 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
 
 from mmgen_jax.errors import DISK_FULL_FIX, UserError
+from mmgen_jax.files import atomic_write
 
 
 # Room for what a step holds beside its arrays (config, metadata, orbax's indexes; measured: 150 KiB for a small model);
@@ -139,7 +140,5 @@ def abstract_with_sharding(tree, sharding):
 
 
 def write_json(path, obj):
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
+  with atomic_write(path) as f:
     json.dump(obj, f, indent=2, sort_keys=True)
-  os.replace(tmp, path)

@@ -57,3 +57,15 @@ def test_nothing_restorable_is_a_clear_error(tmp_path):
   ckpt = Checkpointer(tmp_path / "c")
   with pytest.raises(UserError, match="no checkpoint .* could be restored"):
     ckpt.restore(_abstract())
+
+
+def test_an_interrupted_atomic_write_leaves_the_previous_file(tmp_path):
+  from mmgen_jax.files import atomic_write
+  path = str(tmp_path / "f.json")
+  with atomic_write(path) as f:
+    f.write("old")
+  with pytest.raises(RuntimeError):
+    with atomic_write(path) as f:
+      f.write("new, half")
+      raise RuntimeError("killed")
+  assert open(path).read() == "old"

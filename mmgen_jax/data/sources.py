@@ -13,6 +13,7 @@ import numpy as np
 
 from mmgen_jax.data import clips, digits, faces, photos, videos
 from mmgen_jax.errors import UserError, did_you_mean
+from mmgen_jax.files import atomic_write
 from mmgen_jax.locks import file_lock
 
 # Embedded datasets: name -> function(split) -> dict of numpy arrays. The TFDS builders produce the same arrays.
@@ -155,9 +156,8 @@ def _embedded_via_numpy(name, split):
   with file_lock(path + ".lock"):
     if not os.path.exists(path):
       arrays = EMBEDDED[name](split)
-      with open(path + ".tmp", "wb") as f:  # Written whole, then renamed: a killed run leaves no partial file.
+      with atomic_write(path, "wb") as f:  # A killed run leaves no partial file.
         np.savez(f, **arrays)
-      os.replace(path + ".tmp", path)
   with np.load(path, allow_pickle=False) as f:
     return {k: f[k] for k in f.files}
 

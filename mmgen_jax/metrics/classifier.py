@@ -18,6 +18,7 @@ import optax
 import tqdm
 
 from mmgen_jax.checkpoint import write_json
+from mmgen_jax.files import atomic_write
 from mmgen_jax.data import batch_indices, open_source
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conv import Conv
@@ -95,8 +96,8 @@ def trained_path(name, progress=True):
   with file_lock(path + ".lock"):  # One process trains; the others wait and load its cache.
     if not (os.path.exists(path + ".npz") and os.path.exists(path + ".json")):
       params, accuracy = _train(name, progress)
-      np.savez(path + ".tmp.npz", **_flatten(params))
-      os.replace(path + ".tmp.npz", path + ".npz")
+      with atomic_write(path + ".npz", "wb") as f:
+        np.savez(f, **_flatten(params))
       write_json(path + ".json", {"test_accuracy": accuracy, "dataset": dataset, "version": VERSION})
   return path
 

@@ -6,6 +6,8 @@ GPU images have no TensorFlow, and tensorflow-cpu does not ship tf.summary's Ten
 import json
 import os
 
+from mmgen_jax.files import atomic_write
+
 
 class MetricWriter:
   """Appends {'step': s, **scalars} lines to DIR/metrics.jsonl and writes the same scalars to DIR/tensorboard."""
@@ -60,9 +62,8 @@ def truncate_metrics(workdir, step):
   keep = [line for line, s in lines if s is not None and s <= step]
   if len(keep) == len(lines):
     return 0
-  with open(path + ".tmp", "w") as f:
+  with atomic_write(path) as f:
     f.writelines(line if line.endswith("\n") else line + "\n" for line in keep)
-  os.replace(path + ".tmp", path)
   return max([s for _, s in lines if s is not None] + [0])
 
 
