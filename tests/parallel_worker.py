@@ -21,6 +21,14 @@ def main():
   p.add_argument("--save", help="also save a checkpoint of the final state to this directory")
   args = p.parse_args()
 
+  from mmgen_jax import parallel
+  parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
+  train_and_save(args.out, args.devices, args.steps, args.save)
+
+
+def train_and_save(out, devices=0, steps=3, save=None):
+  """`steps` DCGAN steps on the first `devices` devices (0: all, of every process); process 0 saves the params to
+  `out`. The tests also call it in-process for the one-device reference."""
   import jax
   import numpy as np
   from mmgen_jax import parallel
@@ -29,27 +37,26 @@ def main():
   from mmgen_jax.models import dcgan
   from mmgen_jax.train import trainer
 
-  parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
   config = get_config("dcgan_digits", smoke=True)
   config.data.batch_size = 16
   config.model.g_norm = "batch"  # Batch norm over the global batch is the part most likely to differ when sharded.
-  mesh = parallel.make_mesh(jax.devices()[:args.devices] if args.devices else None)
+  mesh = parallel.make_mesh(jax.devices()[:devices] if devices else None)
   source = open_source("digits", "train")
   batches = host_batches(source, 16, seed=0, process_index=jax.process_index(), process_count=jax.process_count(),
                          features=dcgan.input_features(config))
   init, _ = trainer.build_state(dcgan, config, mesh)
   state = init()
   step = trainer.make_train_step(dcgan, config, mesh)
-  for _ in range(args.steps):
+  for _ in range(steps):
     state, _ = step(state, parallel.to_global(next(batches), mesh))
-  if args.save:
+  if save:
     from mmgen_jax.checkpoint import Checkpointer
-    ckpt = Checkpointer(args.save)
-    ckpt.save(args.steps, state, config.to_dict(), {})
+    ckpt = Checkpointer(save)
+    ckpt.save(steps, state, config.to_dict(), {})
     ckpt.close()
   leaves = jax.tree_util.tree_leaves_with_path(jax.device_get((state.g_params, state.d_params)))
   if jax.process_index() == 0:
-    np.savez(args.out, **{jax.tree_util.keystr(k): np.asarray(v) for k, v in leaves})
+    np.savez(out, **{jax.tree_util.keystr(k): np.asarray(v) for k, v in leaves})
   print(f"devices={mesh.devices.size} processes={jax.process_count()}", file=sys.stderr)
 
 

@@ -86,7 +86,6 @@ def test_train_step_fits_a_batch(config):
   assert all(jax.tree.leaves(moved)), moved
 
 
-@pytest.mark.xdist_group("caption_digits")
 def test_cli_sample_captions_images(tmp_path, smoke_workdir):
   """`sample --cond` with `image` writes one caption string per image; a wrong image size is one error line."""
   config = get_config("caption_digits", smoke=True)

@@ -49,7 +49,6 @@ def test_wrong_or_malformed_condition_is_one_clear_error():
     cgan.sample(config, variables, jax.random.PRNGKey(0), 2, audio=np.zeros((2, 8000), np.float32))
 
 
-@pytest.mark.xdist_group("text2img_digits")
 def test_cli_sample_with_text_condition(tmp_path, smoke_workdir, capsys):
   from conftest import run_main
   wd = smoke_workdir("text2img_digits")

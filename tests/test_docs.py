@@ -5,7 +5,6 @@ import re
 import sys
 
 import numpy as np
-import pytest
 
 from conftest import REPO, run_main
 
@@ -15,7 +14,6 @@ def _python_blocks(path):
     return re.findall(r"```python\n(.*?)```", f.read(), re.S)
 
 
-@pytest.mark.xdist_group("dcgan_digits")
 def test_readme_python_snippets_run(tmp_path, monkeypatch, smoke_workdir):
   blocks = _python_blocks("README.md")
   assert len(blocks) >= 2  # Sampling a trained workdir; a module in your own (NNX) code.

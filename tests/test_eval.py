@@ -3,7 +3,6 @@ import json
 import os
 
 import numpy as np
-import pytest
 
 from conftest import run_main
 from mmgen_jax.data import digits
@@ -38,7 +37,6 @@ def test_a_classifier_without_shipped_weights_is_trained_once_and_cached(tmp_pat
   np.testing.assert_array_equal(first(images)[0], again(images)[0])
 
 
-@pytest.mark.xdist_group("dcgan_digits")
 def test_eval_cli_prints_one_json_object(smoke_workdir, capsys):
   wd = smoke_workdir("dcgan_digits")
   r = run_main(capsys, "eval", "--workdir", wd, "--num", 200)

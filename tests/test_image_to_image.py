@@ -109,14 +109,16 @@ def test_biharmonic_fill_matches_scikit_image_and_keeps_known_pixels():
   x32, known = jnp.asarray(x, jnp.float32), jnp.asarray(known)
   reference = np.stack([inpaint_biharmonic(im, hole[..., 0] > 0, channel_axis=-1) for im, hole in zip(x, m)])
   # Run to convergence it is scikit-image's surface (to well under a uint8 level; the image border's boundary
-  # condition differs slightly, so holes touching it agree to ~38 dB, interior ones to > 100 dB).
-  solved = np.asarray(jax.jit(lambda a, k: biharmonic_fill(a, k, 1500))(x32, known))
+  # condition differs slightly, so holes touching it agree to ~38 dB, interior ones to > 100 dB). Compiled with
+  # LLVM's optimisations: 1,500 CG steps of unoptimised code (the suite's setting) ran 18 s instead of 1.5 s.
+  solve = jax.jit(lambda a, k: biharmonic_fill(a, k, 1500), compiler_options={"xla_backend_optimization_level": 2})
+  solved = np.asarray(solve(x32, known))
   agree = np.asarray(masked_psnr(solved, reference, m, max_val=1.0))
   assert agree.min() > 35.0 and np.median(agree) > 60.0, agree
   # The default 150 steps stop short of that surface on wide holes, but are far closer to it than their push-pull
   # start (by well over the 5 dB asserted on every mask draw tried).
   ours = np.asarray(jax.jit(biharmonic_fill)(x32, known))
-  start = np.asarray(pyramid_fill(x32, known))
+  start = np.asarray(jax.jit(pyramid_fill)(x32, known))
   np.testing.assert_array_equal(ours[known[..., 0] > 0], x32[known[..., 0] > 0])
   to_surface = lambda fill: np.median(np.asarray(masked_psnr(fill, reference, m, max_val=1.0)))
   assert to_surface(ours) > to_surface(start) + 5.0, (to_surface(ours), to_surface(start))
@@ -188,7 +190,6 @@ def test_evaluate_reports_the_grey_baseline_exactly():
   assert scores["num_images"] == 10 and np.isfinite(scores["psnr"])
 
 
-@pytest.mark.xdist_group("inpaint_photos")
 def test_cli_inpaints_user_images_of_another_size(smoke_workdir, tmp_path, capsys):
   workdir = smoke_workdir("inpaint_photos")
   image = np.random.default_rng(0).integers(0, 256, (2, 96, 128, 3)).astype(np.uint8)
@@ -206,7 +207,6 @@ def test_cli_inpaints_user_images_of_another_size(smoke_workdir, tmp_path, capsy
   assert result.returncode == 2 and "mask condition has shape [2, 64, 128, 1]" in last_line(result.stderr)
 
 
-@pytest.mark.xdist_group("edges2photo")
 def test_cli_translates_photos_and_edge_maps_of_another_size(smoke_workdir, tmp_path, capsys):
   workdir = smoke_workdir("edges2photo")
   image = np.random.default_rng(0).integers(0, 256, (2, 96, 128, 3)).astype(np.uint8)

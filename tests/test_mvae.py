@@ -48,7 +48,6 @@ def smoke():
   return config, batch
 
 
-@pytest.mark.xdist_group("mvae_digits")
 def test_training_moves_every_expert_and_decoder(smoke_workdir):
   """The smoke run's parameters against the init it started from (the trainer inits from config.seed)."""
   import mmgen_jax
@@ -81,7 +80,6 @@ def test_caption_alone_trains_the_image_decoder_through_the_text_expert(smoke):
   assert norm(grads["image_posterior"]) == 0 and norm(grads["audio_posterior"]) == 0
 
 
-@pytest.mark.xdist_group("mvae_digits")
 def test_cli_generates_every_modality_from_any_subset(tmp_path, smoke_workdir):
   workdir = smoke_workdir("mvae_digits")
   test = split_arrays("digits", "test")

@@ -32,10 +32,20 @@ def _assert_same(a, b):
     np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-5, err_msg=k)
 
 
-def test_eight_devices_match_one_and_restore_on_one(tmp_path):
-  assert "devices=1 " in _check(_run(tmp_path / "one.npz", "--devices", 1, devices=8))
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory):
+  """The params after the worker's steps on this process's one device (in-process: the suite runs XLA's single CPU
+  device, under the same flags as the worker processes)."""
+  import parallel_worker
+
+  out = tmp_path_factory.mktemp("one_device") / "one.npz"
+  parallel_worker.train_and_save(out, devices=1)
+  return out
+
+
+def test_eight_devices_match_one_and_restore_on_one(tmp_path, one_device):
   assert "devices=8 " in _check(_run(tmp_path / "eight.npz", "--devices", 8, "--save", tmp_path / "ckpt", devices=8))
-  _assert_same(tmp_path / "one.npz", tmp_path / "eight.npz")
+  _assert_same(one_device, tmp_path / "eight.npz")
 
   # The 8-device checkpoint restores onto this process's single device with the same values.
   import jax
@@ -56,17 +66,15 @@ def test_eight_devices_match_one_and_restore_on_one(tmp_path):
     np.testing.assert_array_equal(eight[jax.tree_util.keystr(k)], v)
 
 
-def test_two_processes_on_loopback_match_one(tmp_path):
+def test_two_processes_on_loopback_match_one(tmp_path, one_device):
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
   procs = [_run(tmp_path / "multi.npz", "--coordinator", f"127.0.0.1:{port}", "--num-processes", 2,
                 "--process-id", i, devices=2) for i in range(2)]
-  single = _run(tmp_path / "single.npz", "--devices", 1)
   errs = [_check(p) for p in procs]
   assert "devices=4 processes=2" in errs[0]
-  _check(single)
-  _assert_same(tmp_path / "single.npz", tmp_path / "multi.npz")
+  _assert_same(one_device, tmp_path / "multi.npz")
 
 
 def test_cpu_device_count_divides_the_batch_and_reads_the_environment(monkeypatch):

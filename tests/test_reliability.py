@@ -192,7 +192,6 @@ def test_a_cond_file_that_is_not_an_npz_of_numeric_arrays_is_one_line(workdir, t
     assert last_line(result.stderr).startswith(f"error: --cond file {str(path)!r} is not an .npz of numeric arrays")
 
 
-@pytest.mark.xdist_group("cgan_digits")
 def test_labels_outside_the_classes_are_refused(smoke_workdir, tmp_path, capsys):
   result = run_main(capsys, "sample", "--workdir", smoke_workdir("cgan_digits"), "--num", 4, "--labels",
                     "0,10,99,-1", "--out", tmp_path / "o.npz")

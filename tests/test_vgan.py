@@ -146,7 +146,6 @@ def test_evaluate_scores_the_copy_baseline_exactly():
   assert scores["num_clips"] == 20 and np.isfinite(scores["psnr"])
 
 
-@pytest.mark.xdist_group("vgan_digits")
 def test_cli_samples_next_frames_for_user_clips(smoke_workdir, tmp_path, capsys):
   workdir = smoke_workdir("vgan_digits")
   test = vgan.eval_clips(get_config("vgan_digits"), 3)

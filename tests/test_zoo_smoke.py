@@ -22,7 +22,7 @@ def _needs_absent_data(name):
   return None
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in list_configs()])
+@pytest.mark.parametrize("name", list_configs())
 def test_config_trains_restores_samples_and_evaluates(name, smoke_workdir):
   missing = _needs_absent_data(name)
   if missing:

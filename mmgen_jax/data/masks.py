@@ -81,9 +81,11 @@ def stroke_mask(u, h, w, coverage=COVERAGE):
   return jnp.where(valid.any(), chosen, rectangle_mask(u[-RECT_DRAWS:], h, w, coverage))
 
 
+@functools.partial(jax.jit, static_argnames=("n", "h", "w", "kind"))
 def random_masks(rng, n, h, w, kind="mixed"):
   """float [n, h, w, 1], 1 = missing. kind: 'rectangles', 'strokes', or 'mixed' (n // 2 strokes and the rest
-  rectangles, in random order: each mask is drawn once, of one kind)."""
+  rectangles, in random order: each mask is drawn once, of one kind). Jitted (sizes and kind static): evaluation
+  draws its fixed masks eagerly, where op-by-op dispatch took seconds."""
   if kind not in KINDS:
     raise UserError(f"mask kind {kind!r} is not one of {', '.join(KINDS)} or folder:PATH: set --set "
                     f"data.masks=mixed")

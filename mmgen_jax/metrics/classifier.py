@@ -56,7 +56,7 @@ def _train(name, progress=True):
   dataset, num_classes, steps = CLASSIFIERS[name]
   train = open_source(dataset, "train").arrays
   model = DomainClassifier(num_classes)
-  params = model.init(jax.random.PRNGKey(0), train["image"][:1])
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), train["image"][:1])  # Eagerly: one program per initialiser.
   tx = optax.adam(optax.cosine_decay_schedule(2e-3, steps))
   opt_state = tx.init(params)
 
@@ -79,7 +79,7 @@ def _train(name, progress=True):
     params, opt_state, _ = step(params, opt_state, train["image"][idx], train["label"][idx],
                                 jax.random.PRNGKey(s))
   test = open_source(dataset, "test").arrays
-  logits = model.apply(params, test["image"])[1]
+  logits = jax.jit(model.apply)(params, test["image"])[1]
   accuracy = float(np.mean(np.argmax(logits, -1) == test["label"]))
   return params, accuracy
 

@@ -4,9 +4,17 @@
 use_sample_covariance=False: an 11x11 Gaussian window (truncate 3.5), K1=0.01, K2=0.03, the SSIM map averaged over
 the image minus a 5-pixel border, channels averaged. The super-resolution conventions (BasicSR) are options:
 `y_channel` compares ITU-R BT.601 luma only, `crop_border` drops that many pixels on each side first.
+
+The metrics are jitted (options static): evaluation calls them eagerly on whole splits, where an SSIM dispatched op
+by op ran ~300 separate programs.
 """
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
+
+_jit_with_static_options = functools.partial(jax.jit, static_argnames=("max_val", "crop_border", "y_channel"))
 
 _SIGMA, _TRUNCATE = 1.5, 3.5
 _RADIUS = int(_TRUNCATE * _SIGMA + 0.5)  # = 5, so the window is 11x11 as in scipy.ndimage.gaussian_filter.
@@ -33,6 +41,7 @@ def _prepare(a, b, max_val, crop_border, y_channel):
   return a, b
 
 
+@_jit_with_static_options
 def psnr(a, b, max_val=1.0, crop_border=0, y_channel=False):
   """Peak signal-to-noise ratio in dB per image: [B, H, W, C] (or [H, W, C]) pairs -> [B]."""
   a, b = _prepare(a, b, max_val, crop_border, y_channel)
@@ -59,6 +68,7 @@ def _blur(x):
   return x
 
 
+@_jit_with_static_options
 def ssim(a, b, max_val=1.0, crop_border=0, y_channel=False):
   """Structural similarity per image: [B, H, W, C] (or [H, W, C]) pairs -> [B]. Images need H, W >= 11."""
   a, b = _prepare(a, b, max_val, crop_border, y_channel)
@@ -72,6 +82,7 @@ def ssim(a, b, max_val=1.0, crop_border=0, y_channel=False):
   return jnp.mean(s[:, r:-r, r:-r, :], axis=(1, 2, 3))
 
 
+@functools.partial(jax.jit, static_argnames="max_val")
 def masked_psnr(a, b, mask, max_val=1.0):
   """PSNR in dB over the pixels where mask [B, H, W, 1] is 1 (e.g. an inpainted hole), per image -> [B]: the mean
   squared error over those pixels and all channels."""
