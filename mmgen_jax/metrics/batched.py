@@ -10,9 +10,11 @@ def pad_to(x, size):
 
 def batched(fn, arrays, batch=256):
   """fn(**{name: [batch, ...]}) -> {key: [batch, ...]}, run over equal-length numpy `arrays` in fixed-size chunks
-  (the last padded, its padding dropped) -> {key: numpy [N, ...]}. `fn` is typically jitted with the weights as
-  arguments (closure constants would be constant-folded: slower compiles)."""
+  (the last padded, its padding dropped; fewer than `batch` rows run as one chunk of their own size) -> {key: numpy
+  [N, ...]}. `fn` is typically jitted with the weights as arguments (closure constants would be constant-folded:
+  slower compiles)."""
   n = len(next(iter(arrays.values())))
+  batch = min(batch, n)
   out = []
   for start in range(0, n, batch):
     chunk = {k: pad_to(np.asarray(v[start:start + batch]), batch) for k, v in arrays.items()}
@@ -25,6 +27,7 @@ def batched_sample(sample, config, variables, conditions, batch=256, rng=None):
   [N, ...] in fixed-size chunks -> {output: numpy [N, ...]}. Jitted once, with the weights as arguments (closure
   constants would be constant-folded: slower compiles). rng: each chunk samples with fold_in(rng, its first index);
   None for deterministic samplers."""
+  batch = min(batch, len(next(iter(conditions.values()))))  # 8 images are not padded to 256.
   run = jax.jit(lambda v, r, c: sample(config, v, r, batch, **c))
   starts = iter(range(0, len(next(iter(conditions.values()))), batch))
   chunk_rng = lambda: None if rng is None else jax.random.fold_in(rng, next(starts))  # noqa: E731
