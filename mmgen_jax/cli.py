@@ -58,6 +58,8 @@ def _sample(args):
 
   if args.num < 1:
     raise UserError(f"--num must be a positive number of samples, got {args.num}: e.g. --num 16")
+  if not (args.out or args.export):
+    raise UserError("sample writes its samples to --out FILE.npz, or as an image dataset to --export DIR: pass one")
   model = load(args.workdir)
   conditions = {}
   if args.cond:
@@ -67,9 +69,21 @@ def _sample(args):
   if args.labels:
     conditions["labels"] = _parse_labels(args.labels)
   out = {k: np.asarray(v) for k, v in model.sample(args.seed, args.num, **conditions).items()}
-  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-  np.savez(args.out, **out, **{f"cond_{k}": v for k, v in conditions.items()})
-  print(f"wrote {args.out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in out.items()))
+  if args.export:
+    from mmgen_jax.export import export_samples, missing_classes
+
+    counts = export_samples(out, args.export, progress=not args.no_progress)
+    missing = missing_classes(counts)
+    print(f"exported {len(out['images'])} images to {args.export}" + (
+        f" in {len(counts)} class folders" if None not in counts else ""))
+    if missing:
+      print(f"note: classes {', '.join(map(str, missing))} have no samples: data.source=folder:{args.export} numbers "
+            f"the {len(counts)} present classes 0..{len(counts) - 1}; sample more (--num) to keep the labels",
+            file=sys.stderr)
+  if args.out:
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    np.savez(args.out, **out, **{f"cond_{k}": v for k, v in conditions.items()})
+    print(f"wrote {args.out}: " + ", ".join(f"{k} {v.dtype}{list(v.shape)}" for k, v in out.items()))
 
 
 def _eval(args):
@@ -121,7 +135,11 @@ def make_parser():
   s = sub.add_parser("sample", help="sample a trained workdir into an .npz")
   s.add_argument("--workdir", required=True)
   s.add_argument("--num", type=int, default=64)
-  s.add_argument("--out", required=True)
+  s.add_argument("--out", help="write the samples (and the conditions, as cond_NAME) to this .npz")
+  s.add_argument("--export", metavar="DIR", help="write image samples as a dataset: DIR/[LABEL/]NNNNNN.png (one "
+                 "folder per class for labelled samples; train on it with --set data.source=folder:DIR) and "
+                 "DIR/samples.npz")
+  s.add_argument("--no-progress", action="store_true", help="no progress bar")
   s.add_argument("--seed", type=int, default=0)
   s.add_argument("--labels", help="comma-separated class labels (conditional families)")
   s.add_argument("--cond", help=".npz of condition arrays keyed by feature name")

@@ -52,11 +52,11 @@ def _flatten(params):
   return {jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_leaves_with_path(params)}
 
 
-def _train(name, progress=True):
-  dataset, num_classes, steps = CLASSIFIERS[name]
-  train = open_source(dataset, "train").arrays
+def fit(arrays, num_classes, steps, progress=True, desc="training the classifier"):
+  """The domain classifier trained on arrays {'image': uint8 [N, H, W, C], 'label': int [N]} (batches of 64, Adam
+  with cosine decay from 2e-3, +-2 px random shifts) for `steps` steps -> params."""
   model = DomainClassifier(num_classes)
-  params = jax.jit(model.init)(jax.random.PRNGKey(0), train["image"][:1])  # Eagerly: one program per initialiser.
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), arrays["image"][:1])  # Eagerly: one program per initialiser.
   tx = optax.adam(optax.cosine_decay_schedule(2e-3, steps))
   opt_state = tx.init(params)
 
@@ -73,15 +73,24 @@ def _train(name, progress=True):
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss
 
-  n = len(train["label"])
-  for s in tqdm.trange(steps, desc=f"training the {name} classifier (once)", disable=not progress, leave=False):
+  n = len(arrays["label"])
+  for s in tqdm.trange(steps, desc=desc, disable=not progress, leave=False):
     idx = batch_indices(n, 64, 0, s)
-    params, opt_state, _ = step(params, opt_state, train["image"][idx], train["label"][idx],
-                                jax.random.PRNGKey(s))
-  test = open_source(dataset, "test").arrays
-  logits = jax.jit(model.apply)(params, test["image"])[1]
-  accuracy = float(np.mean(np.argmax(logits, -1) == test["label"]))
-  return params, accuracy
+    params, opt_state, _ = step(params, opt_state, arrays["image"][idx], arrays["label"][idx], jax.random.PRNGKey(s))
+  return params
+
+
+def accuracy(params, arrays, num_classes):
+  """The fraction of arrays' images (uint8 [N, H, W, C]) whose most likely class is their label."""
+  logits = jax.jit(DomainClassifier(num_classes).apply)(params, arrays["image"])[1]
+  return float(np.mean(np.argmax(logits, -1) == arrays["label"]))
+
+
+def _train(name, progress=True):
+  dataset, num_classes, steps = CLASSIFIERS[name]
+  params = fit(open_source(dataset, "train").arrays, num_classes, steps, progress,
+               desc=f"training the {name} classifier (once)")
+  return params, accuracy(params, open_source(dataset, "test").arrays, num_classes)
 
 
 def shipped_path(name):

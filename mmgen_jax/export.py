@@ -1,0 +1,52 @@
+"""Samples written as a dataset other programs (and `data.source=folder:DIR`) read: one PNG per image, in one
+subfolder per class when the samples carry labels, and every array in `samples.npz`.
+
+The folder reader numbers classes by the sorted names of the subfolders that hold images, so class folders are named
+by the zero-padded label (`03`, `12`): reading the export back gives the sampled labels whenever every class from 0
+to the largest label has samples (the default sampling of a class-conditional model cycles through all classes).
+"""
+import os
+
+import numpy as np
+import tqdm
+
+from mmgen_jax.errors import UserError
+
+SAMPLES_FILE = "samples.npz"
+
+
+def export_samples(samples, directory, progress=True):
+  """Writes samples {'images': uint8 [N, H, W, C] (C = 1 or 3), optional 'labels': int [N], other arrays} under
+  `directory` (new or empty): `directory/[LABEL/]NNNNNN.png` and `directory/samples.npz`. Returns the label ->
+  count dict ({None: N} without labels)."""
+  from PIL import Image
+
+  if "images" not in samples:
+    raise UserError(f"--export writes image samples, and these samples hold {', '.join(sorted(samples))}: use "
+                    f"--out FILE.npz for them")
+  images = np.asarray(samples["images"])
+  if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+    raise UserError(f"--export needs images as uint8 [N, H, W, 1 or 3], got {images.dtype}{list(images.shape)}")
+  if os.path.isdir(directory) and os.listdir(directory):
+    raise UserError(f"--export folder {directory!r} is not empty: pass a new or empty folder (exports are not "
+                    f"merged into earlier ones)")
+  labels = samples.get("labels")
+  labels = None if labels is None else np.asarray(labels).astype(np.int64).reshape(-1)
+  width = max(2, len(str(int(labels.max())))) if labels is not None and labels.size else 0
+  counts = {}
+  for i in tqdm.trange(len(images), desc=f"writing {directory}", disable=not progress, leave=False):
+    label = None if labels is None else int(labels[i])
+    folder = directory if label is None else os.path.join(directory, f"{label:0{width}d}")
+    os.makedirs(folder, exist_ok=True)
+    image = images[i][..., 0] if images.shape[-1] == 1 else images[i]
+    Image.fromarray(image).save(os.path.join(folder, f"{i:06d}.png"))
+    counts[label] = counts.get(label, 0) + 1
+  os.makedirs(directory, exist_ok=True)
+  np.savez(os.path.join(directory, SAMPLES_FILE), **{k: np.asarray(v) for k, v in samples.items()})
+  return counts
+
+
+def missing_classes(counts):
+  """The labels below the largest exported one that have no samples (read back, the classes would shift)."""
+  labels = [k for k in counts if k is not None]
+  return sorted(set(range(max(labels) + 1)) - set(labels)) if labels else []
