@@ -33,6 +33,7 @@ def export_samples(samples, directory, progress=True):
   labels = samples.get("labels")
   labels = None if labels is None else np.asarray(labels).astype(np.int64).reshape(-1)
   width = max(2, len(str(int(labels.max())))) if labels is not None and labels.size else 0
+  os.makedirs(directory, exist_ok=True)
   counts = {}
   for i in tqdm.trange(len(images), desc=f"writing {directory}", disable=not progress, leave=False):
     label = None if labels is None else int(labels[i])
@@ -41,7 +42,6 @@ def export_samples(samples, directory, progress=True):
     image = images[i][..., 0] if images.shape[-1] == 1 else images[i]
     Image.fromarray(image).save(os.path.join(folder, f"{i:06d}.png"))
     counts[label] = counts.get(label, 0) + 1
-  os.makedirs(directory, exist_ok=True)
   np.savez(os.path.join(directory, SAMPLES_FILE), **{k: np.asarray(v) for k, v in samples.items()})
   return counts
 

@@ -27,8 +27,9 @@ def batched_sample(sample, config, variables, conditions, batch=256, rng=None):
   [N, ...] in fixed-size chunks -> {output: numpy [N, ...]}. Jitted once, with the weights as arguments (closure
   constants would be constant-folded: slower compiles). rng: each chunk samples with fold_in(rng, its first index);
   None for deterministic samplers."""
-  batch = min(batch, len(next(iter(conditions.values()))))  # 8 images are not padded to 256.
+  n = len(next(iter(conditions.values())))
+  batch = min(batch, n)  # 8 images are not padded to 256.
   run = jax.jit(lambda v, r, c: sample(config, v, r, batch, **c))
-  starts = iter(range(0, len(next(iter(conditions.values()))), batch))
+  starts = iter(range(0, n, batch))
   chunk_rng = lambda: None if rng is None else jax.random.fold_in(rng, next(starts))  # noqa: E731
   return batched(lambda **c: run(variables, chunk_rng(), c), conditions, batch)
