@@ -13,7 +13,8 @@ def get_config(smoke=False):
       "vae", "VAE (conv, Bernoulli decoder on dynamically binarised images) on the real digits",
       data=dict(source="digits", image_size=32, channels=1, batch_size=64),
       # likelihood: bernoulli | gaussian | logistic; iwae_k > 1 trains the IWAE bound (beta must then be 1).
-      model=dict(latent_dim=16, widths=[16, 32, 64], likelihood="bernoulli", beta=1.0, iwae_k=1),
+      # num_classes > 0: a conditional VAE on the labels (cvae_digits_fewshot).
+      model=dict(latent_dim=16, widths=[16, 32, 64], likelihood="bernoulli", beta=1.0, iwae_k=1, num_classes=0),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=1000),
       eval=dict(nll_k=100),  # benchmarks/autoencoders.py reports k = 1000.

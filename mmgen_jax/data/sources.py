@@ -114,6 +114,30 @@ def eval_arrays(config):
   return split_arrays(d.source, d.eval_split, d.image_size, d.channels, d.get("frames"))
 
 
+def per_class_subset(source, k, seed):
+  """`source` cut to k examples of each class (`data.per_class`; 0 keeps everything), drawn with `seed`
+  (`data.subset_seed`) and kept in their original order: the few-shot training sets. The draw of class c takes the
+  first k of a permutation seeded by (seed, c), so a larger k holds the smaller one's examples."""
+  if not k:
+    return source
+  what = f"data.per_class={k}"
+  if not isinstance(source, ArraySource):
+    raise UserError(f"{what} needs a dataset held in memory, and {source.name} is streamed from TFDS: drop "
+                    f"data.per_class, or export the examples to a folder and use data.source=folder:PATH")
+  if "label" not in source.arrays:
+    raise UserError(f"{what} needs class labels, and dataset {source.name} has none: drop data.per_class")
+  labels = np.asarray(source.arrays["label"])
+  keep = []
+  for c in np.unique(labels):
+    members = np.flatnonzero(labels == c)
+    if len(members) < k:
+      raise UserError(f"{what}, but class {c} of {source.name} has only {len(members)} examples: set "
+                      f"data.per_class to at most {len(members)}")
+    keep.append(members[np.random.default_rng([seed, int(c)]).permutation(len(members))[:k]])
+  keep = np.sort(np.concatenate(keep))
+  return ArraySource(source.name, {name: v[keep] for name, v in source.arrays.items()})
+
+
 def class_cycle(labels, n, num_classes):
   """int [n] indices into `labels`: the i-th is the (i // K)-th example of class i % K (cycling within the class),
   so a grid with K columns shows one class per column."""

@@ -52,19 +52,30 @@ def _flatten(params):
   return {jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_leaves_with_path(params)}
 
 
-def fit(arrays, num_classes, steps, progress=True, desc="training the classifier"):
-  """The domain classifier trained on arrays {'image': uint8 [N, H, W, C], 'label': int [N]} (batches of 64, Adam
-  with cosine decay from 2e-3, +-2 px random shifts) for `steps` steps -> params."""
+def random_shift(rng, images):
+  """The recipe's augmentation: the whole batch of float [B, H, W, C] rolled by one random shift of +-2 px."""
+  shift = jax.random.randint(rng, (2,), -2, 3)
+  return jnp.roll(images, shift, axis=(1, 2))
+
+
+def fit(arrays, num_classes, steps, progress=True, desc="training the classifier", *, batch_size=64,
+        augment=random_shift, seed=0):
+  """The domain classifier trained on arrays {'image': uint8 [N, H, W, C], 'label': int [N]} (batches of
+  `batch_size`, Adam with cosine decay from 2e-3) for `steps` steps -> params.
+
+  augment(rng, images float32 [B, H, W, C] in [0, 255]) -> images, inside the jitted step, or None: the default
+  shifts make the features also cover slightly misplaced generated digits. seed: the initialisation, batch order and
+  augmentation draws (the shipped weights: 0)."""
   model = DomainClassifier(num_classes)
-  params = jax.jit(model.init)(jax.random.PRNGKey(0), arrays["image"][:1])  # Eagerly: one program per initialiser.
+  params = jax.jit(model.init)(jax.random.PRNGKey(seed), arrays["image"][:1])  # Eagerly: one program per initialiser.
   tx = optax.adam(optax.cosine_decay_schedule(2e-3, steps))
   opt_state = tx.init(params)
 
   @jax.jit
   def step(params, opt_state, images, labels, rng):
-    # Small random shifts (+-2 px) so the features also cover slightly misplaced generated digits.
-    shift = jax.random.randint(rng, (2,), -2, 3)
-    images = jnp.roll(images, shift, axis=(1, 2))
+    images = images.astype(jnp.float32)
+    if augment is not None:
+      images = augment(rng, images)
 
     def loss_fn(p):
       return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, images)[1], labels).mean()
@@ -75,8 +86,9 @@ def fit(arrays, num_classes, steps, progress=True, desc="training the classifier
 
   n = len(arrays["label"])
   for s in tqdm.trange(steps, desc=desc, disable=not progress, leave=False):
-    idx = batch_indices(n, 64, 0, s)
-    params, opt_state, _ = step(params, opt_state, arrays["image"][idx], arrays["label"][idx], jax.random.PRNGKey(s))
+    idx = batch_indices(n, batch_size, seed, s)
+    rng = jax.random.fold_in(jax.random.PRNGKey(seed), s) if seed else jax.random.PRNGKey(s)
+    params, opt_state, _ = step(params, opt_state, arrays["image"][idx], arrays["label"][idx], rng)
   return params
 
 

@@ -23,7 +23,7 @@ import tqdm
 
 from mmgen_jax import checkpoint, locks, parallel
 from mmgen_jax.config import Config
-from mmgen_jax.data import host_batches, open_source
+from mmgen_jax.data import host_batches, open_source, per_class_subset
 from mmgen_jax.errors import DISK_FULL_FIX, Interrupted, UserError, disk_error
 from mmgen_jax.train.images import write_samples
 from mmgen_jax.train.logging import MetricWriter, truncate_metrics
@@ -150,6 +150,7 @@ def train(config, workdir, family, resume=None, progress=True):
   mesh = parallel.make_mesh()
   parallel.check_batch_size(d.batch_size, mesh)
   source = open_source(d.source, d.split, d.image_size, d.channels, d.get("frames"))
+  source = per_class_subset(source, d.get("per_class", 0), d.get("subset_seed", 0))
   config = family.prepare_config(Config(config.to_dict()), source)
   created = not os.path.exists(workdir)
   os.makedirs(workdir, exist_ok=True)
