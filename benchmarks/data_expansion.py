@@ -7,10 +7,12 @@ steps of batch 32) is trained on each of these training sets and tested on the w
   real                   the k-shot subset alone
   real+aug               the subset with classic augmentation in every batch: random shifts (up to 10%), rotations
                          (up to 15 degrees), scaling (0.9-1.1) and elastic distortion (`layers/augment.py`)
-  real+cgan xR           the subset plus R x k samples per class of `cgan_digits_fewshot` (DiffAugment) trained on
-                         that same subset and nothing else (a generator that saw more real data would leak it)
+  real+cgan xR           the subset plus R x k samples per class of `cgan_digits_fewshot` trained on
+                         that same subset and nothing else (a generator that saw more real data would leak it);
+                         samples the real+aug classifier does not assign to their class are dropped (of 3x as
+                         many draws: `generated`)
   real+cvae xR           the same with `cvae_digits_fewshot` (a conditional VAE)
-  real+aug+cgan x1       rows 2 and 3 together: real and generated examples, classic augmentation on all
+  real+aug+cgan x1       rows 2 and 3 together: real and generated examples, classic augmentation on the real
   real+aug+cvae x1
   hand-crafted linear    HSV histogram + pooled Sobel edges + pooled Gabor energy (`layers/image_features.py`),
                          standardised, with scikit-learn's logistic regression: the hand-crafted baseline
@@ -42,6 +44,7 @@ from mmgen_jax.train.images import save_grid
 
 GENERATORS = {"cgan": "cgan_digits_fewshot", "cvae": "cvae_digits_fewshot"}
 RATIOS = (1, 4)
+OVERSAMPLE = 3
 NUM_CLASSES = 10
 
 
@@ -51,10 +54,13 @@ def classic_augment(rng, images):
                                        elastic_alpha=1.0, elastic_sigma=4.0, fill=0.0)
 
 
+def fit(train, steps, seed, aug):
+  return classifier.fit(train, NUM_CLASSES, steps, progress=False, batch_size=32, seed=seed,
+                        augment=classic_augment if aug else None)
+
+
 def fit_and_test(train, test, steps, seed, aug):
-  params = classifier.fit(train, NUM_CLASSES, steps, progress=False, batch_size=32, seed=seed,
-                          augment=classic_augment if aug else None)
-  return classifier.accuracy(params, test, NUM_CLASSES)
+  return classifier.accuracy(fit(train, steps, seed, aug), test, NUM_CLASSES)
 
 
 @jax.jit
@@ -86,15 +92,30 @@ def train_generator(name, k, seed, workdir):
   return mmgen_jax.load(workdir)
 
 
-def generated(sampler, per_class, seed):
-  """{'image': uint8 [10 * per_class, ...], 'label'}: per_class samples of every class."""
-  labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_class)
-  out = sampler.sample(jax.random.PRNGKey(1000 + seed), len(labels), labels=labels)
-  return {"image": np.asarray(out["images"]), "label": labels.astype(np.int64)}
+def generated(sampler, per_class, seed, judge):
+  """({'image': uint8 [10 * per_class, ...], 'label'}, accepted fraction): per_class samples of every class that
+  `judge` (the classifier trained on the same k-shot subset with classic augmentation) assigns to the class asked
+  for, from OVERSAMPLE times as many draws (a class short of accepted samples repeats them; one with none keeps its
+  draws)."""
+  labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_class * OVERSAMPLE)
+  images = np.asarray(sampler.sample(jax.random.PRNGKey(1000 + seed), len(labels), labels=labels)["images"])
+  logits = jax.jit(classifier.DomainClassifier(NUM_CLASSES).apply)(judge, images)[1]
+  accepted = np.argmax(logits, -1) == labels
+  keep = []
+  for c in range(NUM_CLASSES):
+    mine = np.flatnonzero(labels == c)
+    good = mine[accepted[mine]] if accepted[mine].any() else mine
+    keep.append(np.resize(good, per_class))
+  keep = np.concatenate(keep)
+  return {"image": images[keep], "label": labels[keep].astype(np.int64)}, float(accepted.mean())
 
 
-def union(*sets):
-  return {key: np.concatenate([s[key] for s in sets]) for key in ("image", "label")}
+def union(real, extra):
+  """real and generated examples in one training set; classic augmentation (when on) applies to the real ones only:
+  the generators already learnt the subset's transformed versions (`data.augment` in their configs)."""
+  out = {key: np.concatenate([real[key], extra[key]]) for key in ("image", "label")}
+  out["augment"] = np.concatenate([np.ones(len(real["label"]), bool), np.zeros(len(extra["label"]), bool)])
+  return out
 
 
 def run_subset(k, seed, args, test, train_source):
@@ -105,13 +126,14 @@ def run_subset(k, seed, args, test, train_source):
   start = time.perf_counter()
   real = per_class_subset(train_source, k, seed).arrays
   real = {"image": real["image"], "label": real["label"]}
+  judge = fit(real, args.steps, seed, aug=True)
   acc = {"real": fit_and_test(real, test, args.steps, seed, aug=False),
-         "real+aug": fit_and_test(real, test, args.steps, seed, aug=True),
+         "real+aug": classifier.accuracy(judge, test, NUM_CLASSES),
          "hand-crafted linear": handcrafted_linear(real, test)}
-  samples = {}
+  samples, accepted = {}, {}
   for gen, config_name in GENERATORS.items():
     sampler = train_generator(config_name, k, seed, os.path.join(args.workdir, f"{gen}_k{k}_seed{seed}"))
-    pool = generated(sampler, max(RATIOS) * k, seed)
+    pool, accepted[gen] = generated(sampler, max(RATIOS) * k, seed, judge)
     samples[gen] = pool
     for ratio in RATIOS:
       keep = np.concatenate([np.flatnonzero(pool["label"] == c)[:ratio * k] for c in range(NUM_CLASSES)])
@@ -123,7 +145,7 @@ def run_subset(k, seed, args, test, train_source):
     show = lambda s: np.concatenate([s["image"][s["label"] == c][:k] for c in range(NUM_CLASSES)])
     for name, images in (("real", show(real)), *((g, show(p)) for g, p in samples.items())):
       save_grid(os.path.join(args.out, f"k{k}_{name}.png"), images, cols=k, scale=2)
-  result = {"k": k, "seed": seed, "accuracy": acc, "seconds": time.perf_counter() - start}
+  result = {"k": k, "seed": seed, "accuracy": acc, "accepted": accepted, "seconds": time.perf_counter() - start}
   with open(path, "w") as f:
     json.dump(result, f, indent=1)
   return result
@@ -184,7 +206,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--ks", default="5,10,20,50")
   parser.add_argument("--seeds", default="0,1,2,3,4")
-  parser.add_argument("--steps", type=int, default=400, help="classifier training steps (batch 32)")
+  parser.add_argument("--steps", type=int, default=300, help="classifier training steps (batch 32)")
   parser.add_argument("--workdir", default="workdirs/data_expansion")
   parser.add_argument("--out", default="docs/results/data_expansion")
   args = parser.parse_args()

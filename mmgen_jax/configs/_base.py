@@ -12,7 +12,8 @@ def zoo_config(family, description, *, data, model, optim, ema, train, **groups)
   per class, drawn with `data.subset_seed`), checkpoint retention (2 latest + the best) and logging every 100
   steps unless `data` / `train` say otherwise; `groups` adds blocks such as `loss` or `eval`."""
   return Config(family=family, description=description, seed=0,
-                data={"split": "train", "eval_split": "test", "per_class": 0, "subset_seed": 0, **data}, model=model, optim=optim, ema=ema,
+                data={"split": "train", "eval_split": "test", "per_class": 0, "subset_seed": 0, **data}, model=model,
+                optim=optim, ema=ema,
                 train={"log_every": 100, "keep": 2, "keep_best": 1, **train}, **groups)
 
 

@@ -11,7 +11,7 @@ from mmgen_jax.configs._base import GAN_LOSS, GAN_OPTIM, shrink_for_smoke, zoo_c
 def get_config(smoke=False):
   config = zoo_config(
       "cgan", "class-conditional GAN (cond. BN + projection D, hinge) on the real scikit-learn digits",
-      data=dict(source="digits", image_size=32, channels=1, batch_size=32),
+      data=dict(source="digits", image_size=32, channels=1, batch_size=32, augment=[]),
       # condition: label | text | audio | features; fusion: early | late | film | cross_attention;
       # diffaugment: a comma-separated subset of color, translation, cutout ('' for none).
       model=dict(condition="label", fusion="film", num_classes=10, z_dim=64, cond_dim=64, g_width=32, d_width=32,

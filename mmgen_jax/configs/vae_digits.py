@@ -11,7 +11,7 @@ from mmgen_jax.configs._base import shrink_for_smoke, zoo_config
 def get_config(smoke=False):
   config = zoo_config(
       "vae", "VAE (conv, Bernoulli decoder on dynamically binarised images) on the real digits",
-      data=dict(source="digits", image_size=32, channels=1, batch_size=64),
+      data=dict(source="digits", image_size=32, channels=1, batch_size=64, augment=[]),
       # likelihood: bernoulli | gaussian | logistic; iwae_k > 1 trains the IWAE bound (beta must then be 1).
       # num_classes > 0: a conditional VAE on the labels (cvae_digits_fewshot).
       model=dict(latent_dim=16, widths=[16, 32, 64], likelihood="bernoulli", beta=1.0, iwae_k=1, num_classes=0),

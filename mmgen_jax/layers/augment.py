@@ -140,3 +140,31 @@ def _blur_matrix(n, sigma):
   kernel_sum = jnp.sum(jnp.exp(-0.5 * (jnp.arange(-radius, radius + 1) / sigma) ** 2))
   d = t[:, None] - t[None, :]
   return jnp.where(jnp.abs(d) <= radius, jnp.exp(-0.5 * (d / sigma) ** 2), 0.0) / kernel_sum
+
+
+IMAGE_AUGMENTATIONS = ("flip", "affine_elastic")
+
+
+def check_image_augmentations(names):
+  """`data.augment` (a list of IMAGE_AUGMENTATIONS names) as a tuple; a UserError names an unknown one."""
+  from mmgen_jax.errors import UserError
+
+  unknown = [n for n in names if n not in IMAGE_AUGMENTATIONS]
+  if unknown:
+    raise UserError(f"data.augment has {unknown}; choose from {', '.join(IMAGE_AUGMENTATIONS)} (or [] for none)")
+  return tuple(names)
+
+
+def augment_images(rng, images, names):
+  """Training images uint8 [B, H, W, C] transformed per `data.augment` -> uint8 [B, H, W, C]: 'flip' (left-right,
+  per example), 'affine_elastic' (`random_affine_elastic` with its defaults, black fill). A generator trained on
+  few examples learns the transformed set, as a classifier would."""
+  if not names:
+    return images
+  x = images.astype(jnp.float32)
+  flip_rng, warp_rng = jax.random.split(rng)
+  if "flip" in names:
+    x = random_flip(flip_rng, x)
+  if "affine_elastic" in names:
+    x = random_affine_elastic(warp_rng, x, fill=0.0)
+  return jnp.clip(jnp.round(x), 0, 255).astype(jnp.uint8)

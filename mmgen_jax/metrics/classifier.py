@@ -64,18 +64,19 @@ def fit(arrays, num_classes, steps, progress=True, desc="training the classifier
   `batch_size`, Adam with cosine decay from 2e-3) for `steps` steps -> params.
 
   augment(rng, images float32 [B, H, W, C] in [0, 255]) -> images, inside the jitted step, or None: the default
-  shifts make the features also cover slightly misplaced generated digits. seed: the initialisation, batch order and
-  augmentation draws (the shipped weights: 0)."""
+  shifts make the features also cover slightly misplaced generated digits; with arrays['augment'] (bool [N]) only
+  the examples it marks are augmented. seed: the initialisation, batch order and augmentation draws (the shipped
+  weights: 0)."""
   model = DomainClassifier(num_classes)
   params = jax.jit(model.init)(jax.random.PRNGKey(seed), arrays["image"][:1])  # Eagerly: one program per initialiser.
   tx = optax.adam(optax.cosine_decay_schedule(2e-3, steps))
   opt_state = tx.init(params)
 
   @jax.jit
-  def step(params, opt_state, images, labels, rng):
+  def step(params, opt_state, images, labels, marked, rng):
     images = images.astype(jnp.float32)
     if augment is not None:
-      images = augment(rng, images)
+      images = jnp.where(marked[:, None, None, None], augment(rng, images), images)
 
     def loss_fn(p):
       return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, images)[1], labels).mean()
@@ -85,10 +86,11 @@ def fit(arrays, num_classes, steps, progress=True, desc="training the classifier
     return optax.apply_updates(params, updates), opt_state, loss
 
   n = len(arrays["label"])
+  marked = np.asarray(arrays.get("augment", np.ones(n, bool)), bool)
   for s in tqdm.trange(steps, desc=desc, disable=not progress, leave=False):
     idx = batch_indices(n, batch_size, seed, s)
     rng = jax.random.fold_in(jax.random.PRNGKey(seed), s) if seed else jax.random.PRNGKey(s)
-    params, opt_state, _ = step(params, opt_state, arrays["image"][idx], arrays["label"][idx], rng)
+    params, opt_state, _ = step(params, opt_state, arrays["image"][idx], arrays["label"][idx], marked[idx], rng)
   return params
 
 

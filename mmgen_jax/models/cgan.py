@@ -12,7 +12,8 @@ map at R/2 (two conv layers before the output); 'film' modulates every batch nor
 batch norm, as in BigGAN); 'cross_attention' adds attention from every pixel to the condition tokens in the blocks up
 to 16x16.
 DiffAugment (`model.diffaugment`, e.g. 'translation,cutout'; '' for none) transforms everything D sees, real and
-fake, differentiably: what keeps D from memorising a few-shot training set (`cgan_digits_fewshot`).
+fake, differentiably, against D memorising a few-shot training set; `data.augment` (e.g. ['affine_elastic']) instead
+transforms the training images themselves, so G learns the transformed set (`cgan_digits_fewshot`).
 """
 import flax.linen as nn
 import jax
@@ -22,7 +23,8 @@ import numpy as np
 from mmgen_jax.conditions import check_condition, check_labels, tile
 from mmgen_jax.data import class_cycle, eval_arrays
 from mmgen_jax.errors import UserError
-from mmgen_jax.layers.augment import check_diff_augment_policy, diff_augment
+from mmgen_jax.layers.augment import (augment_images, check_diff_augment_policy, check_image_augmentations,
+                                      diff_augment)
 from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.fusion import ConcatFusion, CrossAttention, FiLM, pool
@@ -37,7 +39,7 @@ from mmgen_jax.train.optim import make_optimizer
 # model.condition -> the batch feature the encoder reads, and the `sample` keyword a user passes it as.
 BATCH_INPUT = {"label": "label", "text": "text_ids", "audio": "audio", "features": "image"}
 SAMPLE_KEYWORD = {"label": "labels", "text": "text", "audio": "audio", "features": "image"}
-CONFIG_DEFAULTS = {"model.diffaugment": ""}
+CONFIG_DEFAULTS = {"model.diffaugment": "", "data.augment": []}
 
 
 def unit_condition(tokens, mask):
@@ -161,7 +163,8 @@ def default_conditions(config, n):
 
 def init_state(config, rng):
   """A GANState; parameter shapes come from the config."""
-  check_diff_augment_policy(config.model.diffaugment)  # A bad policy fails here, before anything is written.
+  check_diff_augment_policy(config.model.diffaugment)  # Bad options fail here, before anything is written.
+  check_image_augmentations(config.data.augment)
   g_rng, d_rng, state_rng = jax.random.split(rng, 3)
   condition = _condition_of(config, _dummy_inputs(config))
   z = jnp.zeros((1, config.model.z_dim))
@@ -212,7 +215,8 @@ def train_step(config, state, batch, rng):
   right without it, 98% with 0.3).
   """
   generator, discriminator = make_generator(config), make_discriminator(config)
-  real, condition = to_float(batch["image"]), _condition_of(config, batch)
+  images = augment_images(jax.random.fold_in(rng, 2), batch["image"], check_image_augmentations(config.data.augment))
+  real, condition = to_float(images), _condition_of(config, batch)
   z_rng, gp_rng, drop_rng = jax.random.split(rng, 3)
   augment_policy = check_diff_augment_policy(config.model.diffaugment)
   aug_rng = jax.random.fold_in(rng, 1)  # Not a fourth split: runs without DiffAugment keep their random streams.

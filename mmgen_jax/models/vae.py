@@ -28,6 +28,7 @@ from mmgen_jax.conditions import check_condition, check_labels, tile
 from mmgen_jax.data import eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import likelihoods
+from mmgen_jax.layers.augment import augment_images, check_image_augmentations
 from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
 from mmgen_jax.metrics import likelihood as bounds
@@ -36,7 +37,7 @@ from mmgen_jax.state import TrainState
 from mmgen_jax.train.optim import make_optimizer
 
 
-CONFIG_DEFAULTS = {"model.num_classes": 0}
+CONFIG_DEFAULTS = {"model.num_classes": 0, "data.augment": []}
 
 
 class VAE(nn.Module):
@@ -153,6 +154,7 @@ def _labels_of(config, labels, n):
 
 def init_state(config, rng):
   m, d = config.model, config.data
+  check_image_augmentations(config.data.augment)
   if m.iwae_k > 1 and m.beta != 1.0:
     raise UserError(f"model.beta={m.beta} with model.iwae_k={m.iwae_k}: the IWAE bound has no beta; set one of "
                     f"them to 1")
@@ -164,10 +166,12 @@ def init_state(config, rng):
 
 
 def train_step(config, state, batch, rng):
-  """One Adam step on the negative ELBO (beta-weighted KL) or the negative IWAE bound for batch['image'] uint8."""
+  """One Adam step on the negative ELBO (beta-weighted KL) or the negative IWAE bound for batch['image'] uint8,
+  transformed first per `data.augment` (few-shot training)."""
   m = config.model
   obs_rng, z_rng = jax.random.split(rng)
-  x, x_in = observe(config, batch["image"], obs_rng)
+  images = augment_images(jax.random.fold_in(rng, 2), batch["image"], check_image_augmentations(config.data.augment))
+  x, x_in = observe(config, images, obs_rng)
 
   def loss_fn(params):
     log_w, log_px, kl = log_weights(config, {"params": params}, x, x_in, z_rng, m.iwae_k, batch.get("label"))
