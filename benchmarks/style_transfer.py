@@ -6,7 +6,8 @@ For every pair of a test photo (`photos` test split: coffee, rocket; centre crop
   feed-forward   the trained `style` model of each --workdir (one forward pass, timed after compilation)
   Gatys          optimisation-based transfer (Gatys et al. 2016) with the same loss network: Adam on the pixels from
                  the content image, content loss (deepest map) + --gatys-style-weight x Gram style loss (four
-                 maps), --gatys-steps steps; the quality ceiling and the speed floor
+                 maps), --gatys-steps steps; the quality ceiling and the speed floor. Also with the other loss
+                 networks of --loss-networks: which style losses each gives
   histogram      skimage.exposure.match_histograms of the content to the style (colour only)
   content        the content image unchanged
 
@@ -30,6 +31,7 @@ import mmgen_jax
 from mmgen_jax.data import photos, styles
 from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.style_stats import content_loss, gram_style_loss
+from mmgen_jax.metrics import loss_network
 from mmgen_jax.metrics.image import ssim
 from mmgen_jax.metrics.style_distance import style_distances
 from mmgen_jax.models import style as style_family
@@ -78,6 +80,8 @@ def main():
   parser.add_argument("--size", type=int, default=256)
   parser.add_argument("--gatys-steps", type=int, default=300)
   parser.add_argument("--gatys-style-weight", type=float, default=1e3)
+  parser.add_argument("--loss-networks", default="patches,autoencoder,random",
+                      help="Gatys with each of these loss networks (metrics/loss_network.py): which style losses they give")
   parser.add_argument("--out", default="docs/results/style")
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
@@ -95,16 +99,18 @@ def main():
                                          for c, s in pairs]
     seconds[f"feed-forward ({name})"] = (time.perf_counter() - start) / len(pairs)
   first = next(iter(models.values()))
-  loss_net = first.variables["loss_net"]
-  results, start = [], None
-  for i, (c, s) in enumerate(pairs):
-    run_pair, x0 = gatys(loss_net, c, s, args.gatys_steps, args.gatys_style_weight)
-    if i == 0:
-      jax.block_until_ready(run_pair(x0))  # Compilation is not part of the timing.
-      start = time.perf_counter()
-    results.append(np.asarray(run_pair(x0)))
-  seconds["Gatys"] = (time.perf_counter() - start) / len(pairs)
-  outputs["Gatys"] = results
+  for recipe in args.loss_networks.split(","):
+    loss_net = loss_network.load(recipe)
+    results, start = [], None
+    for i, (c, s) in enumerate(pairs):
+      run_pair, x0 = gatys(loss_net, c, s, args.gatys_steps, args.gatys_style_weight)
+      if i == 0:
+        jax.block_until_ready(run_pair(x0))  # Compilation is not part of the timing.
+        start = time.perf_counter()
+      results.append(np.asarray(run_pair(x0)))
+    name = "Gatys" if recipe == first.config.model.loss_network else f"Gatys ({recipe} loss network)"
+    seconds[name] = (time.perf_counter() - start) / len(pairs)
+    outputs[name] = results
   start = time.perf_counter()
   outputs["histogram matching"] = [np.clip(np.round(match_histograms(c, s, channel_axis=-1)), 0, 255).astype(
       np.uint8) for c, s in pairs]

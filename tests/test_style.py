@@ -85,3 +85,23 @@ def test_style_distance_is_zero_for_itself_and_ranks_textures():
   assert d["style_distance"][0] < 1e-6
   far = np.asarray(style_distances(a[None], other[None])["texture"])[0]
   assert d["texture"][1] < far  # Two crops of one texture are closer than two textures.
+
+
+def test_shipped_loss_network_loads_with_the_feature_net_layout():
+  import flax
+
+  from mmgen_jax.metrics import loss_network
+  params = loss_network.load("patches", progress=False)  # Shipped: nothing trains here.
+  maps = loss_network.FeatureNet().apply({"params": params}, jnp.zeros((1, 16, 24, 3)))
+  assert [m.shape for m in maps] == [(1, 16, 24, 16), (1, 8, 12, 32), (1, 4, 6, 64), (1, 2, 3, 128)]
+  random = loss_network.load("random")
+  assert not np.allclose(flax.traverse_util.flatten_dict(params)[("conv4", "kernel")],
+                         flax.traverse_util.flatten_dict(random)[("conv4", "kernel")])
+  with pytest.raises(UserError, match="unknown loss network 'vgg'"):
+    loss_network.load("vgg")
+
+
+def test_style_splits_share_no_image_and_test_contents_are_held_out():
+  from mmgen_jax.data import photos, styles
+  assert not set(styles.TRAIN_STYLES) & set(styles.TEST_STYLES)
+  assert not set(photos.TEST_PHOTOS) & set(styles.TRAIN_STYLES)  # Test photos are never a training style.

@@ -31,7 +31,7 @@ from mmgen_jax.locks import file_lock
 
 RECIPES = ("patches", "autoencoder", "random")
 VERSION = 1
-STEPS = 1500
+STEPS = 800
 BATCH = 32
 PATCH = 64
 
