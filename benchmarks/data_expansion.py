@@ -160,7 +160,9 @@ def report(results, args):
   ks = sorted({r["k"] for r in results})
   table = {row: {k: [r["accuracy"][row] * 100 for r in results if r["k"] == k and row in r["accuracy"]] for k in ks}
            for row in ROW_ORDER}
-  lines = ["| training set | " + " | ".join(f"k = {k}" for k in ks) + " |", "|---" * (len(ks) + 1) + "|"]
+  runs = {k: sum(r["k"] == k for r in results) for k in ks}
+  lines = ["| training set | " + " | ".join(f"k = {k} ({runs[k]} seeds)" for k in ks) + " |",
+           "|---" * (len(ks) + 1) + "|"]
   for row in ROW_ORDER:
     cells = [f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "—" for v in (table[row][k] for k in ks)]
     lines.append(f"| {row} | " + " | ".join(cells) + " |")
@@ -214,6 +216,7 @@ def main():
   parser.add_argument("--ratio-ks", default="5,10", help="the k where x4 as many generated examples are also tried")
   parser.add_argument("--workdir", default="workdirs/data_expansion")
   parser.add_argument("--out", default="docs/results/data_expansion")
+  parser.add_argument("--report-only", action="store_true", help="tabulate the (k, seed) runs already in --workdir")
   args = parser.parse_args()
   args.ks = [int(k) for k in args.ks.split(",")]
   args.seeds = [int(s) for s in args.seeds.split(",")]
@@ -228,6 +231,9 @@ def main():
   results = []
   for k in args.ks:
     for seed in args.seeds:
+      done = os.path.exists(os.path.join(args.workdir, f"k{k}_seed{seed}.json"))
+      if args.report_only and not done:
+        continue
       r = run_subset(k, seed, args, test, train_source)
       print(f"k={k} seed={seed} ({r['seconds']:.0f} s): " + ", ".join(
           f"{row} {100 * r['accuracy'][row]:.1f}" for row in ROW_ORDER), flush=True)
