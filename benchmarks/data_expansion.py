@@ -7,10 +7,10 @@ steps of batch 32) is trained on each of these training sets and tested on the w
   real                   the k-shot subset alone
   real+aug               the subset with classic augmentation in every batch: random shifts (up to 10%), rotations
                          (up to 15 degrees), scaling (0.9-1.1) and elastic distortion (`layers/augment.py`)
-  real+cgan xR           the subset plus R x k samples per class (R = 1; also 4 for the k in --ratio-ks) of `cgan_digits_fewshot` trained on
-                         that same subset and nothing else (a generator that saw more real data would leak it);
-                         samples the real+aug classifier does not assign to their class are dropped (of 3x as
-                         many draws: `generated`)
+  real+cgan xR           the subset plus R x k samples per class (R = 1; also 4 for the k in --ratio-ks) of
+                         `cgan_digits_fewshot` trained on that same subset and nothing else (a generator that saw
+                         more real data would leak it); samples the real+aug classifier does not assign to their
+                         class are dropped (of 3x as many draws: `generated`)
   real+cvae xR           the same with `cvae_digits_fewshot` (a conditional VAE)
   real+aug+cgan x1       rows 2 and 3 together: real and generated examples, classic augmentation on the real
   real+aug+cvae x1
@@ -19,7 +19,8 @@ steps of batch 32) is trained on each of these training sets and tested on the w
 
 Each (k, seed) subset's results are kept in --workdir as JSON (a rerun resumes), then the table (mean +- std over the
 seeds) and the plot of accuracy against k are written to --out. Also in --out: a grid of one subset's real digits
-and its two generators' samples. On 2 CPU cores the default run takes about an hour (`--seeds 0` for a quick look).
+and its two generators' samples. On 2 CPU cores a (k, seed) subset takes 6-8 minutes, the default 20 of them about
+2 hours of one core each (run disjoint --ks in two processes; `--report-only` tabulates what is done).
 
   pip install -e '.[bench]'    # matplotlib, for the plot
   python benchmarks/data_expansion.py [--ks 5,10,20,50] [--seeds 0,1,2,3,4] [--workdir workdirs/data_expansion]

@@ -1,6 +1,7 @@
 """Few-shot class-conditional GAN: `cgan_digits` trained on k = 10 real digits per class (100 images) for 800
-steps, about a minute and a half on 2 CPU cores, with classic augmentation of its training images. The data-expansion benchmark trains one per k-shot subset and adds its
-samples to a classifier's training set (docs/results/data_expansion.md).
+steps, about a minute and a half on 2 CPU cores, with classic augmentation of its training images. The
+data-expansion benchmark trains one per k-shot subset and adds its samples to a classifier's training set
+(docs/results/data_expansion.md).
 
 DiffAugment (`--set model.diffaugment=translation,cutout`, or any subset of color,translation,cutout) is there and
 was measured here: at these short runs it slows G down more than it stops D memorising (k = 10, 1,500 steps: FID

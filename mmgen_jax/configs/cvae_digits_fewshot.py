@@ -1,6 +1,6 @@
 """Few-shot conditional VAE: `vae_digits` conditioned on the class label (`model.num_classes=10`), trained on k = 10
-real digits per class (100 images, shifted, turned and bent at random) for 600 steps, about a minute on 2 CPU cores. The data-expansion benchmark's
-second generator beside `cgan_digits_fewshot`.
+real digits per class (100 images, shifted, turned and bent at random) for 600 steps, about a minute on 2 CPU
+cores. The data-expansion benchmark's second generator beside `cgan_digits_fewshot`.
 
   mmgen-jax train cvae_digits_fewshot --workdir workdirs/cvae_fewshot --set data.per_class=5 --set data.subset_seed=3
   mmgen-jax sample --workdir workdirs/cvae_fewshot --num 20 --labels 0,1,2,3,4,5,6,7,8,9 --out samples.npz
