@@ -237,7 +237,7 @@ def main():
         continue
       r = run_subset(k, seed, args, test, train_source)
       print(f"k={k} seed={seed} ({r['seconds']:.0f} s): " + ", ".join(
-          f"{row} {100 * r['accuracy'][row]:.1f}" for row in ROW_ORDER), flush=True)
+          f"{row} {100 * r['accuracy'][row]:.1f}" for row in ROW_ORDER if row in r["accuracy"]), flush=True)
       results.append(r)
   report(results, args)
 
