@@ -170,13 +170,13 @@ def report(results, args):
   lines.append("")
   for gen in GENERATORS:  # Paired by seed: the same subset with and without the generated examples.
     gain = {k: np.subtract(table[f"real+aug+{gen} x1"][k], table["real+aug"][k]) for k in ks}
-    lines.append(f"real+aug+{gen} x1 minus real+aug, points (paired by seed): " + ", ".join(
+    lines.append(f"- real+aug+{gen} x1 minus real+aug, points (paired by seed): " + ", ".join(
         f"k = {k}: {np.mean(gain[k]):+.1f} ± {np.std(gain[k]):.1f}" for k in ks))
   accepted = {g: np.mean([r["accepted"][g] for r in results]) * 100 for g in GENERATORS}
-  lines.append("Samples the subset's own real+aug classifier assigns to the class asked for (the kept ones): " +
+  lines.append("- Samples the subset's own real+aug classifier assigns to the class asked for (the kept ones): " +
                ", ".join(f"{g} {a:.0f}%" for g, a in accepted.items()) + ".")
   seeds = sorted({r["seed"] for r in results})
-  lines.append(f"Seeds {seeds}; {args.steps} classifier steps of batch 32; test split of {args.num_test} digits; "
+  lines.append(f"- Seeds {seeds}; {args.steps} classifier steps of batch 32; test split of {args.num_test} digits; "
                f"{sum(r['seconds'] for r in results) / 60:.0f} min of compute.")
   text = "\n".join(lines)
   print(text)
