@@ -199,10 +199,11 @@ def report(results, args):
     ax.errorbar(have, means, yerr=stds, marker="o", capsize=3, label=row,
                 linestyle="--" if "x4" in row or "linear" in row else "-")
   ax.set_xscale("log")
+  ax.minorticks_off()
   ax.set_xticks(ks, [str(k) for k in ks])
   ax.set_xlabel("real labelled examples per class (k)")
   ax.set_ylabel("test accuracy (%)")
-  ax.set_title(f"digits classifier trained on k-shot subsets ({len(seeds)} seeds, mean ± std)")
+  ax.set_title("digits classifier trained on k-shot subsets (mean ± std over seeds)")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=7, loc="lower right")
   fig.tight_layout()
