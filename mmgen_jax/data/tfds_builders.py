@@ -5,7 +5,7 @@ Imported only when TensorFlow is present; `sources.py` falls back to the same ar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mmgen_jax.data import clips, digits, dtmf, faces, photos, videos
+from mmgen_jax.data import clips, digits, dtmf, faces, photos, styles, videos
 from mmgen_jax.data.sources import EMBEDDED_VERSIONS
 
 
@@ -136,5 +136,20 @@ class MmgenPhotoVideos(_EmbeddedBuilder):
         description=__doc__)
 
 
+class MmgenPhotoStyles(_EmbeddedBuilder):
+  """`photos` patches paired with crops of style images, split by photo and by style image (`data/styles.py`)."""
+
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["photo_styles"])
+  arrays = staticmethod(styles.photo_styles_arrays)
+
+  def _info(self):
+    return self.dataset_info_from_configs(
+        features=_image_features(photos.PATCH, 3, {
+            "style": tfds.features.Image(shape=(photos.PATCH, photos.PATCH, 3)),
+            "style_source": tfds.features.Scalar(dtype=np.int64)}),
+        description=__doc__)
+
+
 EMBEDDED = {"digits": MmgenDigits, "moving_digits": MmgenMovingDigits, "photo_clips": MmgenPhotoClips,
-            "photos": MmgenPhotos, "faces": MmgenFaces, "photo_videos": MmgenPhotoVideos}
+            "photos": MmgenPhotos, "faces": MmgenFaces, "photo_videos": MmgenPhotoVideos,
+            "photo_styles": MmgenPhotoStyles}

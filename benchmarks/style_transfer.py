@@ -1,0 +1,163 @@
+"""Feed-forward style transfer against its baselines, on held-out content photos and held-out style images.
+
+For every pair of a test photo (`photos` test split: coffee, rocket; centre crops of --size) and a test style
+(`data/styles.py` TEST_STYLES, never seen in training; centre crops of --size), each method makes one image:
+
+  feed-forward   the trained `style` model of each --workdir (one forward pass, timed after compilation)
+  Gatys          optimisation-based transfer (Gatys et al. 2016) with the same loss network: Adam on the pixels from
+                 the content image, content loss (deepest map) + --gatys-style-weight x Gram style loss (four
+                 maps), --gatys-steps steps; the quality ceiling and the speed floor. Also with the other loss
+                 networks of --loss-networks: which style losses each gives
+  histogram      skimage.exposure.match_histograms of the content to the style (colour only)
+  content        the content image unchanged
+
+and is scored by `metrics/style_distance.py` (Gabor-Gram texture + HSV-histogram colour distance to the style
+image, features no model here trains on) and by the SSIM of its luminance to the content's. Writes a Markdown table,
+a grid (rows: contents, columns: styles) and a strength sweep to --out.
+
+  python benchmarks/style_transfer.py --workdir workdirs/style_photos [--workdir W2 ...] [--size 256]
+"""
+import argparse
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import mmgen_jax
+from mmgen_jax.data import photos, styles
+from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.style_stats import content_loss, gram_style_loss
+from mmgen_jax.metrics import loss_network
+from mmgen_jax.metrics.image import ssim
+from mmgen_jax.metrics.style_distance import style_distances
+from mmgen_jax.models import style as style_family
+from mmgen_jax.train.images import save_grid
+
+
+def centre_crop(image, size):
+  """float [H, W, 3] in [0, 1] -> uint8 [size, size, 3]: resized so the short side is `size`, centre-cropped."""
+  image = styles.resize_short_side(image, size)
+  y, x = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+  return np.clip(np.round(image[y:y + size, x:x + size] * 255.0), 0, 255).astype(np.uint8)
+
+
+def gatys(loss_net, content, style_image, steps, style_weight, lr=0.02):
+  """uint8 [H, W, 3]: Adam on the pixels (from the content) for content + style_weight x Gram style loss."""
+  c, s = to_float(content[None]), to_float(style_image[None])
+  target_content = style_family.encode(loss_net, c)[-1]
+  target_style = style_family.encode(loss_net, s)
+  tx = optax.adam(lr)
+
+  def loss_fn(x):
+    maps = style_family.encode(loss_net, x)
+    return jnp.sum(content_loss(maps[-1], target_content) + style_weight * gram_style_loss(maps, target_style))
+
+  @jax.jit
+  def run(x):
+    def step(carry, _):
+      x, opt_state = carry
+      grads = jax.grad(loss_fn)(x)
+      updates, opt_state = tx.update(grads, opt_state, x)
+      return (jnp.clip(optax.apply_updates(x, updates), -1.0, 1.0), opt_state), None
+    (x, _), _ = jax.lax.scan(step, (x, tx.init(x)), None, length=steps)
+    return to_uint8(x)[0]
+
+  return run, c
+
+
+def luminance_ssim(a, b):
+  y = lambda im: np.asarray(style_family.to_yiq(im.astype(np.float32) / 255.0))[..., :1]
+  return float(np.mean(ssim(y(a)[None], y(b)[None])))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--workdir", action="append", required=True, help="a trained style_photos workdir (repeat)")
+  parser.add_argument("--size", type=int, default=256)
+  parser.add_argument("--gatys-steps", type=int, default=300)
+  parser.add_argument("--gatys-style-weight", type=float, default=1e3)
+  parser.add_argument("--loss-networks", default="patches,autoencoder,random",
+                      help="Gatys with each of these loss networks (metrics/loss_network.py): which style losses they give")
+  parser.add_argument("--out", default="docs/results/style")
+  args = parser.parse_args()
+  os.makedirs(args.out, exist_ok=True)
+  from skimage.exposure import match_histograms
+
+  contents = [centre_crop(p, args.size) for p in photos.split_photos("test")]
+  style_images = [centre_crop(s, args.size) for s in styles.split_styles("test")]
+  pairs = [(c, s) for c in contents for s in style_images]
+  models = {os.path.basename(os.path.normpath(w)): mmgen_jax.load(w) for w in args.workdir}
+  outputs, seconds = {}, {}
+  for name, model in models.items():
+    model.sample(0, 1, image=contents[0], style=style_images[0])  # Compile first: time the forward pass.
+    start = time.perf_counter()
+    outputs[f"feed-forward ({name})"] = [np.asarray(model.sample(0, 1, image=c, style=s)["images"][0])
+                                         for c, s in pairs]
+    seconds[f"feed-forward ({name})"] = (time.perf_counter() - start) / len(pairs)
+  first = next(iter(models.values()))
+  for recipe in args.loss_networks.split(","):
+    loss_net = loss_network.load(recipe)
+    results, start = [], None
+    for i, (c, s) in enumerate(pairs):
+      run_pair, x0 = gatys(loss_net, c, s, args.gatys_steps, args.gatys_style_weight)
+      if i == 0:
+        jax.block_until_ready(run_pair(x0))  # Compilation is not part of the timing.
+        start = time.perf_counter()
+      results.append(np.asarray(run_pair(x0)))
+    name = "Gatys" if recipe == first.config.model.loss_network else f"Gatys ({recipe} loss network)"
+    seconds[name] = (time.perf_counter() - start) / len(pairs)
+    outputs[name] = results
+  start = time.perf_counter()
+  outputs["histogram matching"] = [np.clip(np.round(match_histograms(c, s, channel_axis=-1)), 0, 255).astype(
+      np.uint8) for c, s in pairs]
+  seconds["histogram matching"] = (time.perf_counter() - start) / len(pairs)
+  outputs["content"] = [c for c, _ in pairs]
+  seconds["content"] = 0.0
+
+  table = {}
+  for method, images in outputs.items():
+    d = style_distances(np.stack(images), np.stack([s for _, s in pairs]))
+    table[method] = {"style_distance": float(np.mean(d["style_distance"])), "texture": float(np.mean(d["texture"])),
+                     "colour": float(np.mean(d["colour"])),
+                     "content_ssim": float(np.mean([luminance_ssim(o, c) for o, (c, _) in zip(images, pairs)])),
+                     "seconds_per_image": seconds[method]}
+  lines = [f"| method | style distance | texture | colour | luminance SSIM to content | s / image ({args.size}px) |",
+           "|---|---|---|---|---|---|"]
+  for method, row in table.items():
+    lines.append(f"| {method} | {row['style_distance']:.3f} | {row['texture']:.3f} | {row['colour']:.3f} | "
+                 f"{row['content_ssim']:.3f} | {row['seconds_per_image']:.3g} |")
+  for name in models:
+    ff = table[f"feed-forward ({name})"]
+    lines.append(f"\n{name}: style distance {ff['style_distance'] / table['Gatys']['style_distance']:.2f}x Gatys', "
+                 f"{ff['style_distance'] / table['histogram matching']['style_distance']:.2f}x histogram "
+                 f"matching's; {table['Gatys']['seconds_per_image'] / ff['seconds_per_image']:.0f}x faster than "
+                 f"Gatys")
+  text = "\n".join(lines)
+  print(text)
+  with open(os.path.join(args.out, "table.md"), "w") as f:
+    f.write(text + "\n")
+  with open(os.path.join(args.out, "results.json"), "w") as f:
+    json.dump(table, f, indent=1)
+
+  # Grid: one row per content, its styles' results; then the same for Gatys. Strength sweep for the first pair.
+  ff_name = f"feed-forward ({next(iter(models))})"
+  grid = [np.stack([np.full_like(contents[0], 255)] + style_images)]  # Header row: a blank, then the styles.
+  for i, c in enumerate(contents):
+    row = outputs[ff_name][i * len(style_images):(i + 1) * len(style_images)]
+    grid.append(np.stack([c] + row))
+  for i, c in enumerate(contents):
+    row = outputs["Gatys"][i * len(style_images):(i + 1) * len(style_images)]
+    grid.append(np.stack([c] + row))
+  save_grid(os.path.join(args.out, "grid.png"), np.concatenate(grid), cols=len(style_images) + 1, scale=1)
+  alphas = np.linspace(0.0, 1.0, 5, dtype=np.float32)
+  sweep = [np.asarray(first.sample(0, 1, image=contents[0], style=style_images[0], alpha=a)["images"][0])
+           for a in alphas]
+  save_grid(os.path.join(args.out, "strength.png"), np.stack(sweep + [style_images[0]]), cols=6, scale=1)
+
+
+if __name__ == "__main__":
+  main()

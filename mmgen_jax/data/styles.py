@@ -1,0 +1,76 @@
+"""Style images for style transfer, and the `photo_styles` dataset of (content, style) pairs.
+
+Styles are images that ship inside scikit-image and scikit-learn (no download), split by image: the training styles
+are scikit-image's textures (brick, grass, coins, ...) and colour images; the test styles, never seen in training,
+are scikit-learn's two photographs (a Chinese temple, a flower) and two scikit-image images (deep-space field,
+gravel). Content comes from the `photos` dataset of the same split (`data/photos.py`: test photos are held out too).
+"""
+import functools
+
+import numpy as np
+
+TRAIN_STYLES = ("brick", "grass", "camera", "coins", "moon", "clock", "text", "page", "checkerboard", "cell",
+                "astronaut", "chelsea", "immunohistochemistry", "retina", "colorwheel", "logo", "stereo_motorcycle")
+TEST_STYLES = ("sklearn:china.jpg", "sklearn:flower.jpg", "hubble_deep_field", "gravel")
+PAIRS_PER_CONTENT = {"train": 2, "test": 1}
+STYLE_SHORT_SIDES = (96, 128, 192, 256)  # A crop shows a texture at several scales.
+SEED = 20261202
+
+
+@functools.lru_cache(maxsize=None)
+def load_style(name):
+  """float32 [H, W, 3] in [0, 1]: scikit-image's image `name`, or scikit-learn's sample image for 'sklearn:FILE'
+  (grey images in all three channels, RGBA without alpha)."""
+  if name.startswith("sklearn:"):
+    from sklearn.datasets import load_sample_image
+    image = load_sample_image(name[len("sklearn:"):])
+  else:
+    import skimage.data
+    image = getattr(skimage.data, name)()
+    if isinstance(image, tuple):  # stereo_motorcycle: (left, right, disparity).
+      image = image[0]
+  image = np.asarray(image)
+  if image.ndim == 2:
+    image = np.repeat(image[..., None], 3, -1)
+  return np.asarray(image[..., :3], np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
+
+
+def split_styles(split):
+  """The style images of 'train' or 'test' as a list of float32 [H, W, 3] in [0, 1]."""
+  names = {"train": TRAIN_STYLES, "test": TEST_STYLES}.get(split)
+  if names is None:
+    raise ValueError(split)
+  return [load_style(n) for n in names]
+
+
+def resize_short_side(image, short_side):
+  """image [H, W, C] area-resized so its shorter side is `short_side` pixels."""
+  from skimage.transform import resize
+  scale = short_side / min(image.shape[:2])
+  return resize(image, (round(image.shape[0] * scale), round(image.shape[1] * scale)),
+                anti_aliasing=scale < 1).astype(np.float32)
+
+
+def photo_styles_arrays(split):
+  """The `photo_styles` examples: each `photos` patch of the split (`image` uint8 [64, 64, 3]) paired with
+  PAIRS_PER_CONTENT random 64x64 crops (`style`) of the split's style images, each resized first to a random short
+  side in STYLE_SHORT_SIDES and flipped at random; `style_source` is the style's index in `split_styles(split)`."""
+  from mmgen_jax.data import photos
+
+  content = photos.photo_patches_arrays(split)["image"]
+  styles = split_styles(split)
+  scaled = {(i, s): resize_short_side(im, s) for i, im in enumerate(styles) for s in STYLE_SHORT_SIDES}
+  rng = np.random.default_rng([SEED, split == "test"])
+  n = len(content) * PAIRS_PER_CONTENT[split]
+  crops, sources = [], []
+  for _ in range(n):
+    i = int(rng.integers(len(styles)))
+    image = scaled[(i, int(rng.choice(STYLE_SHORT_SIDES)))]
+    y = int(rng.integers(image.shape[0] - photos.PATCH + 1))
+    x = int(rng.integers(image.shape[1] - photos.PATCH + 1))
+    crop = image[y:y + photos.PATCH, x:x + photos.PATCH]
+    crops.append(crop[:, ::-1] if rng.random() < 0.5 else crop)
+    sources.append(i)
+  style = np.clip(np.round(np.stack(crops) * 255.0), 0, 255).astype(np.uint8)
+  return {"image": np.concatenate([content] * PAIRS_PER_CONTENT[split]), "style": style,
+          "style_source": np.asarray(sources, np.int64), "id": np.arange(n, dtype=np.int64)}

@@ -1,0 +1,107 @@
+"""Style transfer: AdaIN statistics, the sampler's controls (strength, blends, masks, colour, any size), the
+independent style distance."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import init_state
+from mmgen_jax.config import get_config
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers.style_stats import adain, mean_std
+from mmgen_jax.metrics.style_distance import style_distances
+from mmgen_jax.models import style
+
+
+def test_adain_gives_the_content_the_style_statistics_and_keeps_its_pattern():
+  rng = np.random.default_rng(0)
+  content = jnp.asarray(rng.normal(2.0, 3.0, (2, 8, 8, 4)), jnp.float32)
+  target = jnp.asarray(rng.normal(-1.0, 0.5, (2, 5, 7, 4)), jnp.float32)  # Another size: statistics only.
+  out = adain(content, target)
+  for got, want in zip(mean_std(out), mean_std(target)):
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+  # A per-channel affine map of the content: its normalised pattern is unchanged.
+  normalise = lambda x: (x - mean_std(x)[0]) / mean_std(x)[1]
+  np.testing.assert_allclose(normalise(out), normalise(content), atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def style_model():
+  config = get_config("style_photos", smoke=True)
+  config.model.loss_network = "random"  # No training: a fixed seed.
+  variables = init_state(style, config).variables(ema=False)
+  sample = jax.jit(lambda v, **c: style.sample(config, v, None, 2, **c))
+  rng = np.random.default_rng(1)
+  content = rng.integers(0, 256, (2, 24, 32, 3)).astype(np.uint8)  # Not the training size: fully convolutional.
+  styles = rng.integers(0, 256, (2, 16, 16, 3)).astype(np.uint8)
+  return config, variables, sample, content, styles
+
+
+def test_mask_keeps_the_content_outside_and_alpha_zero_differs_from_full_style(style_model):
+  config, variables, sample, content, styles = style_model
+  mask = np.zeros((2, 24, 32, 1), np.uint8)
+  mask[:, :, 16:] = 255
+  out = np.asarray(sample(variables, image=content, style=styles, mask=mask)["images"])
+  np.testing.assert_array_equal(out[:, :, :16], content[:, :, :16])
+  full = np.asarray(sample(variables, image=content, style=styles)["images"])
+  np.testing.assert_array_equal(out[:, :, 16:], full[:, :, 16:])
+  none = np.asarray(sample(variables, image=content, style=styles, alpha=np.float32(0.0))["images"])
+  half = np.asarray(sample(variables, image=content, style=styles, alpha=np.float32(0.5))["images"])
+  assert not np.array_equal(none, full)
+  assert np.abs(half.astype(int) - none).mean() < np.abs(full.astype(int) - none).mean()
+
+
+def test_style_weights_blend_and_a_one_hot_blend_is_that_style(style_model):
+  config, variables, sample, content, styles = style_model
+  first = np.asarray(sample(variables, image=content, style=styles[:1])["images"])
+  one_hot = np.asarray(sample(variables, image=content, style=styles, style_weights=np.float32([1, 0]))["images"])
+  np.testing.assert_allclose(one_hot.astype(int), first.astype(int), atol=1)
+  mixed = np.asarray(sample(variables, image=content, style=styles, style_weights=np.float32([1, 1]))["images"])
+  assert not np.array_equal(mixed, first)
+
+
+def test_preserve_color_keeps_the_content_chroma(style_model):
+  config, variables, sample, content, styles = style_model
+  out = np.asarray(sample(variables, image=content, style=styles, preserve_color=np.float32(1))["images"])
+  chroma = lambda x: np.asarray(style.to_yiq(x.astype(np.float32) / 255.0))[..., 1:]
+  inside = np.all((out > 2) & (out < 253), -1)  # Where the result was not clipped.
+  np.testing.assert_allclose(chroma(out)[inside], chroma(content)[inside], atol=0.02)
+
+
+def test_sizes_that_are_not_multiples_of_8_are_one_clear_error(style_model):
+  config, variables, _, content, styles = style_model
+  with pytest.raises(UserError, match="multiple of 8"):
+    style.sample(config, variables, None, 1, image=content[:, :20], style=styles)
+  with pytest.raises(UserError, match="needs a content `image` and a `style`"):
+    style.sample(config, variables, None, 1, image=content)
+
+
+def test_style_distance_is_zero_for_itself_and_ranks_textures():
+  from skimage import data
+  grey = lambda im: np.repeat(im[..., None], 3, -1)
+  brick, grass = grey(data.brick()), grey(data.grass())
+  a, b, other = brick[:128, :128], brick[256:384, 256:384], grass[:128, :128]
+  d = {k: np.asarray(v) for k, v in style_distances(np.stack([a, a]), np.stack([a, b])).items()}
+  assert d["style_distance"][0] < 1e-6
+  far = np.asarray(style_distances(a[None], other[None])["texture"])[0]
+  assert d["texture"][1] < far  # Two crops of one texture are closer than two textures.
+
+
+def test_shipped_loss_network_loads_with_the_feature_net_layout():
+  import flax
+
+  from mmgen_jax.metrics import loss_network
+  params = loss_network.load("patches", progress=False)  # Shipped: nothing trains here.
+  maps = loss_network.FeatureNet().apply({"params": params}, jnp.zeros((1, 16, 24, 3)))
+  assert [m.shape for m in maps] == [(1, 16, 24, 16), (1, 8, 12, 32), (1, 4, 6, 64), (1, 2, 3, 128)]
+  random = loss_network.load("random")
+  assert not np.allclose(flax.traverse_util.flatten_dict(params)[("conv4", "kernel")],
+                         flax.traverse_util.flatten_dict(random)[("conv4", "kernel")])
+  with pytest.raises(UserError, match="unknown loss network 'vgg'"):
+    loss_network.load("vgg")
+
+
+def test_style_splits_share_no_image_and_test_contents_are_held_out():
+  from mmgen_jax.data import photos, styles
+  assert not set(styles.TRAIN_STYLES) & set(styles.TEST_STYLES)
+  assert not set(photos.TEST_PHOTOS) & set(styles.TRAIN_STYLES)  # Test photos are never a training style.
