@@ -72,7 +72,7 @@ def test_sizes_that_are_not_multiples_of_8_are_one_clear_error(style_model):
   config, variables, _, content, styles = style_model
   with pytest.raises(UserError, match="multiple of 8"):
     style.sample(config, variables, None, 1, image=content[:, :20], style=styles)
-  with pytest.raises(UserError, match="needs a content `image` and a `style`"):
+  with pytest.raises(UserError, match="needs a content `image` \\(or `video`\\) and a `style`"):
     style.sample(config, variables, None, 1, image=content)
 
 
@@ -105,3 +105,54 @@ def test_style_splits_share_no_image_and_test_contents_are_held_out():
   from mmgen_jax.data import photos, styles
   assert not set(styles.TRAIN_STYLES) & set(styles.TEST_STYLES)
   assert not set(photos.TEST_PHOTOS) & set(styles.TRAIN_STYLES)  # Test photos are never a training style.
+
+
+def test_camera_flow_aligns_consecutive_frames_of_a_clip():
+  from scipy.ndimage import gaussian_filter
+
+  from mmgen_jax.data import clips
+  from mmgen_jax.layers.warp import warp
+  texture = gaussian_filter(np.random.default_rng(0).random((160, 160, 3)), (2, 2, 0)).astype(np.float32)
+  texture = (texture - texture.min()) / (texture.max() - texture.min())  # Detail everywhere: motion shows.
+  made = clips.camera_motion_clips([texture], 4, seed=3, context=2, size=32)
+  video = np.concatenate([made["video"], made["target"][:, None]], 1).astype(np.float32)
+  camera = np.stack([made["camera"][:, :-1], made["camera"][:, 1:]], 2).reshape(-1, 2, 3)
+  flow = clips.camera_flow(camera, 32)
+  previous, current = video[:, :-1].reshape(-1, 32, 32, 3), video[:, 1:].reshape(-1, 32, 32, 3)
+  inner = (slice(None), slice(4, -4), slice(4, -4))  # Away from what came into view.
+  aligned = np.abs(np.asarray(warp(jnp.asarray(previous), flow)) - current)[inner].mean()
+  assert aligned < 0.25 * np.abs(previous - current)[inner].mean()  # Bilinear resampling leaves a little.
+  # A frame and its 1-pixel shift: no error with the matching flow (the column that came into view, which a
+  # roll fills with the other edge, is left out), a large one without it.
+  frame = jnp.asarray(current[:1])
+  shifted = jnp.roll(frame, -1, axis=2)  # shifted[x] = frame[x + 1]
+  flow_x = jnp.zeros((1, 32, 32, 2)).at[..., 1].set(1.0)
+  assert float(style.warping_error(frame, shifted, flow_x)[0]) < 1e-5
+  assert float(style.warping_error(frame, shifted, jnp.zeros((1, 32, 32, 2)))[0]) > 0.05
+
+
+def test_clips_are_stylised_frame_by_frame_with_their_own_style(style_model):
+  config, variables, sample, content, styles = style_model
+  video = np.stack([content, content[::-1]], 1)  # [2 clips, 2 frames, 24, 32, 3]
+  out = style.sample(config, variables, None, 2, video=video, style=styles, alpha=np.float32([1.0, 0.5]))
+  assert out["video"].shape == video.shape
+  frame = style.sample(config, variables, None, 1, image=video[1, 0], style=styles[1], alpha=np.float32(0.5))
+  np.testing.assert_array_equal(np.asarray(out["video"][1, 0]), np.asarray(frame["images"][0]))
+  with pytest.raises(UserError, match="`image` or `video`"):
+    style.sample(config, variables, None, 2, video=video, image=content, style=styles)
+
+
+def test_temporal_term_trains_on_consecutive_frames_and_is_reported():
+  config = get_config("style_videos", smoke=True)
+  config.model.loss_network = "random"
+  state = init_state(style, config)
+  rng = np.random.default_rng(2)
+  batch = {"video": rng.integers(0, 256, (2, 4, 64, 64, 3)).astype(np.uint8),
+           "camera": np.tile(np.float32([[100, 100, 1.0], [101, 99, 1.0], [102, 98, 1.0], [103, 97, 1.0]]), (2, 1, 1)),
+           "style": rng.integers(0, 256, (2, 64, 64, 3)).astype(np.uint8)}
+  assert style.input_features(config) == ("video", "camera", "style")
+  _, metrics = jax.jit(lambda s, b, r: style.train_step(config, s, b, r))(state, batch, jax.random.PRNGKey(0))
+  assert set(metrics) == {"loss", "content_loss", "style_loss", "temporal_loss"}
+  assert float(metrics["temporal_loss"]) > 0
+  np.testing.assert_allclose(float(metrics["loss"]), float(metrics["content_loss"]) + config.loss.style_weight * float(
+      metrics["style_loss"]) + config.loss.temporal_weight * float(metrics["temporal_loss"]), rtol=1e-4)

@@ -14,7 +14,8 @@ def get_config(smoke=False):
       "style", "feed-forward arbitrary style transfer (AdaIN) with a loss network trained here",
       data=dict(source="photo_styles", image_size=64, channels=3, batch_size=16),
       # loss_network: patches | autoencoder | random (metrics/loss_network.py).
-      model=dict(loss_network="patches", decoder_widths=[64, 32, 16]),
+      # adain_depth: the loss-network map (1..4) AdaIN works on; the decoder upsamples once per width back to the image.
+      model=dict(loss_network="patches", adain_depth=3, skips=True, decoder_widths=[64, 32]),
       loss=dict(style_weight=10.0),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
@@ -22,6 +23,6 @@ def get_config(smoke=False):
                  eval_every=1000, eval_num=154, num_grid=16),
   )
   if smoke:
-    shrink_for_smoke(config, batch_size=4, num_grid=4, decoder_widths=[8, 8, 8])
+    shrink_for_smoke(config, batch_size=4, num_grid=4, decoder_widths=[8, 8])
     config.model.loss_network = "random"  # The pipeline, not the weights: nothing to load or train.
   return config

@@ -73,7 +73,9 @@ def camera_motion_clips(photos, num_clips, seed, context=CONTEXT_FRAMES, size=SI
   source[i], chosen in proportion to the photo's area).
 
   Returns video uint8 [num_clips, context, size, size, 3], target uint8 [num_clips, size, size, 3], image uint8
-  [num_clips, size, size, 3] (the 2x wide shot around the last context frame) and source int64 [num_clips].
+  [num_clips, size, size, 3] (the 2x wide shot around the last context frame), source int64 [num_clips] and camera
+  float32 [num_clips, context + 1, 3]: each frame's window centre (y, x) in photo pixels and its scale (photo pixels
+  per frame pixel), from which `camera_flow` gives the exact motion between frames.
   """
   from scipy.ndimage import gaussian_filter, map_coordinates
 
@@ -86,6 +88,7 @@ def camera_motion_clips(photos, num_clips, seed, context=CONTEXT_FRAMES, size=SI
   t = np.arange(context + 1)
   video = np.empty((num_clips, context + 1, size, size, 3), np.float32)
   image = np.empty((num_clips, size, size, 3), np.float32)
+  camera = np.empty((num_clips, context + 1, 3), np.float32)
   for i, p in enumerate(source):
     speed, angle = rng.uniform(*PHOTO_SPEED), rng.uniform(0, 2 * np.pi)
     velocity = speed * np.array([np.sin(angle), np.cos(angle)])
@@ -98,10 +101,28 @@ def camera_motion_clips(photos, num_clips, seed, context=CONTEXT_FRAMES, size=SI
     ys = centres[:, 0, None] + offsets[None] * scales[:, None]  # [T + 1, size]
     xs = centres[:, 1, None] + offsets[None] * scales[:, None]
     video[i] = _sample(photos[p], ys, xs, map_coordinates)
+    camera[i] = np.concatenate([centres, scales[:, None]], -1)
     image[i] = _sample(blurred[p], (last[0] + 2 * offsets)[None], (last[1] + 2 * offsets)[None], map_coordinates)[0]
   video = _to_uint8(video)
   return {"video": video[:, :context], "target": video[:, context], "image": _to_uint8(image),
-          "source": source.astype(np.int64)}
+          "source": source.astype(np.int64), "camera": camera}
+
+
+def camera_flow(camera, size):
+  """Backward flow jax float32 [..., size, size, 2] (dy, dx in pixels, for `layers.warp.warp`) that brings frame
+  t - 1 of a `camera_motion_clips` clip onto frame t; camera [..., 2, 3] holds the two frames' (centre y, centre x,
+  scale). Frame pixel i of a window with centre c and scale s shows photo position c + (i + 0.5 - size / 2) * s."""
+  import jax.numpy as jnp
+
+  camera = jnp.asarray(camera, jnp.float32)
+  grid = jnp.arange(size, dtype=jnp.float32) + 0.5 - size / 2  # [S]
+  previous, current = camera[..., 0, :, None], camera[..., 1, :, None]  # [..., 3, 1]
+  # Frame t's pixel i, in frame t - 1's grid coordinates, minus i: the flow along each axis (the motion is separable).
+  shift = lambda axis: (current[..., axis, :] + grid * current[..., 2, :] - previous[..., axis, :]) / previous[
+      ..., 2, :] - grid  # [..., S]
+  dy, dx = shift(0), shift(1)
+  shape = dy.shape[:-1] + (size, size)
+  return jnp.stack([jnp.broadcast_to(dy[..., :, None], shape), jnp.broadcast_to(dx[..., None, :], shape)], -1)
 
 
 def _sample(photo, ys, xs, map_coordinates):
@@ -134,4 +155,5 @@ def photo_clips_arrays(split):
   from mmgen_jax.data import photos
 
   clips = camera_motion_clips(photos.split_photos(split, PHOTO_SHORT_SIDE), PHOTO_CLIPS[split], SEED[split])
+  del clips["camera"]
   return {**clips, "id": np.arange(len(clips["source"]), dtype=np.int64)}

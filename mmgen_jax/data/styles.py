@@ -3,7 +3,8 @@
 Styles are images that ship inside scikit-image and scikit-learn (no download), split by image: the training styles
 are scikit-image's textures (brick, grass, coins, ...) and colour images; the test styles, never seen in training,
 are scikit-learn's two photographs (a Chinese temple, a flower) and two scikit-image images (deep-space field,
-gravel). Content comes from the `photos` dataset of the same split (`data/photos.py`: test photos are held out too).
+gravel). Content comes from the `photos` dataset of the same split (`data/photos.py`: test photos are held out too);
+for `video_styles`, from camera clips over the split's photos (`data/clips.py`).
 """
 import functools
 
@@ -15,6 +16,9 @@ TEST_STYLES = ("sklearn:china.jpg", "sklearn:flower.jpg", "hubble_deep_field", "
 PAIRS_PER_CONTENT = {"train": 2, "test": 1}
 STYLE_SHORT_SIDES = (96, 128, 192, 256)  # A crop shows a texture at several scales.
 SEED = 20261202
+VIDEO_FRAMES = 4
+VIDEO_CLIPS = {"train": 2000, "test": 64}
+VIDEO_SEED = {"train": 31, "test": 32}
 
 
 @functools.lru_cache(maxsize=None)
@@ -51,26 +55,47 @@ def resize_short_side(image, short_side):
                 anti_aliasing=scale < 1).astype(np.float32)
 
 
-def photo_styles_arrays(split):
-  """The `photo_styles` examples: each `photos` patch of the split (`image` uint8 [64, 64, 3]) paired with
-  PAIRS_PER_CONTENT random 64x64 crops (`style`) of the split's style images, each resized first to a random short
-  side in STYLE_SHORT_SIDES and flipped at random; `style_source` is the style's index in `split_styles(split)`."""
-  from mmgen_jax.data import photos
-
-  content = photos.photo_patches_arrays(split)["image"]
+def style_crops(split, n, rng, size=64):
+  """(uint8 [n, size, size, 3], style index int64 [n]): random size x size crops of the split's style images, each
+  image resized first to a random short side in STYLE_SHORT_SIDES and each crop flipped at random."""
   styles = split_styles(split)
   scaled = {(i, s): resize_short_side(im, s) for i, im in enumerate(styles) for s in STYLE_SHORT_SIDES}
-  rng = np.random.default_rng([SEED, split == "test"])
-  n = len(content) * PAIRS_PER_CONTENT[split]
   crops, sources = [], []
   for _ in range(n):
     i = int(rng.integers(len(styles)))
     image = scaled[(i, int(rng.choice(STYLE_SHORT_SIDES)))]
-    y = int(rng.integers(image.shape[0] - photos.PATCH + 1))
-    x = int(rng.integers(image.shape[1] - photos.PATCH + 1))
-    crop = image[y:y + photos.PATCH, x:x + photos.PATCH]
+    y = int(rng.integers(image.shape[0] - size + 1))
+    x = int(rng.integers(image.shape[1] - size + 1))
+    crop = image[y:y + size, x:x + size]
     crops.append(crop[:, ::-1] if rng.random() < 0.5 else crop)
     sources.append(i)
-  style = np.clip(np.round(np.stack(crops) * 255.0), 0, 255).astype(np.uint8)
+  return np.clip(np.round(np.stack(crops) * 255.0), 0, 255).astype(np.uint8), np.asarray(sources, np.int64)
+
+
+def photo_styles_arrays(split):
+  """The `photo_styles` examples: each `photos` patch of the split (`image` uint8 [64, 64, 3]) paired with
+  PAIRS_PER_CONTENT random 64x64 crops (`style`, `style_crops`) of the split's style images; `style_source` is the
+  style's index in `split_styles(split)`."""
+  from mmgen_jax.data import photos
+
+  content = photos.photo_patches_arrays(split)["image"]
+  rng = np.random.default_rng([SEED, split == "test"])
+  n = len(content) * PAIRS_PER_CONTENT[split]
+  style, sources = style_crops(split, n, rng, photos.PATCH)
   return {"image": np.concatenate([content] * PAIRS_PER_CONTENT[split]), "style": style,
-          "style_source": np.asarray(sources, np.int64), "id": np.arange(n, dtype=np.int64)}
+          "style_source": sources, "id": np.arange(n, dtype=np.int64)}
+
+
+def video_styles_arrays(split):
+  """The `video_styles` examples: clips of a 64x64 camera moving over the split's photos (`video` uint8 [T, 64, 64,
+  3], T = VIDEO_FRAMES; made like `photo_videos`' high-resolution clips) with the camera of each frame (`camera`
+  float32 [T, 3], for `clips.camera_flow`), each paired with one random crop of the split's style images (`style`
+  uint8 [64, 64, 3], `style_source`)."""
+  from mmgen_jax.data import clips, photos, videos
+
+  n = VIDEO_CLIPS[split]
+  made = clips.camera_motion_clips(photos.split_photos(split, videos.SHORT_SIDE, grey=True), n,
+                                   VIDEO_SEED[split], context=VIDEO_FRAMES - 1, size=photos.PATCH)
+  style, sources = style_crops(split, n, np.random.default_rng([VIDEO_SEED[split], 1]), photos.PATCH)
+  return {"video": np.concatenate([made["video"], made["target"][:, None]], 1), "camera": made["camera"],
+          "style": style, "style_source": sources, "id": np.arange(n, dtype=np.int64)}

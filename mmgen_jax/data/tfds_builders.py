@@ -150,6 +150,26 @@ class MmgenPhotoStyles(_EmbeddedBuilder):
         description=__doc__)
 
 
+class MmgenVideoStyles(_EmbeddedBuilder):
+  """Camera clips over real photographs, with each frame's camera, paired with crops of style images
+  (`data/styles.py`)."""
+
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["video_styles"])
+  arrays = staticmethod(styles.video_styles_arrays)
+
+  def _info(self):
+    t, s = styles.VIDEO_FRAMES, photos.PATCH
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "video": tfds.features.Tensor(shape=(t, s, s, 3), dtype=np.uint8),
+            "camera": tfds.features.Tensor(shape=(t, 3), dtype=np.float32),
+            "style": tfds.features.Image(shape=(s, s, 3)),
+            "style_source": tfds.features.Scalar(dtype=np.int64),
+            "id": tfds.features.Scalar(dtype=np.int64),
+        }),
+        description=__doc__)
+
+
 EMBEDDED = {"digits": MmgenDigits, "moving_digits": MmgenMovingDigits, "photo_clips": MmgenPhotoClips,
             "photos": MmgenPhotos, "faces": MmgenFaces, "photo_videos": MmgenPhotoVideos,
-            "photo_styles": MmgenPhotoStyles}
+            "photo_styles": MmgenPhotoStyles, "video_styles": MmgenVideoStyles}
