@@ -5,9 +5,9 @@ For every pair of a test photo (`photos` test split: coffee, rocket; centre crop
 
   feed-forward   the trained `style` model of each --workdir (one forward pass, timed after compilation)
   Gatys          optimisation-based transfer (Gatys et al. 2016) with the same loss network: Adam on the pixels from
-                 the content image, content loss (deepest map) + --gatys-style-weight x Gram style loss (four
-                 maps), --gatys-steps steps; the quality ceiling and the speed floor. Also with the other loss
-                 networks of --loss-networks: which style losses each gives
+                 the content image, content loss (the model's AdaIN depth) + --gatys-style-weight x Gram style loss
+                 (four maps) + the model's colour term, --gatys-steps steps; the quality ceiling and the speed
+                 floor. Also with the other loss networks of --loss-networks: which style losses each gives
   histogram      skimage.exposure.match_histograms of the content to the style (colour only)
   content        the content image unchanged
 
@@ -15,7 +15,11 @@ and is scored by `metrics/style_distance.py` (Gabor-Gram texture + HSV-histogram
 image, features no model here trains on) and by the SSIM of its luminance to the content's. Writes a Markdown table,
 a grid (rows: contents, columns: styles) and a strength sweep to --out.
 
-  python benchmarks/style_transfer.py --workdir workdirs/style_photos [--workdir W2 ...] [--size 256]
+With --video-workdir (a `style_videos` model), also on the held-out `video_styles` clips: the per-frame models
+(--workdir) against the one trained with the temporal term, by style distance, SSIM and the warping error between
+consecutive stylised frames (the camera's exact flow), with GIFs.
+
+  python benchmarks/style_transfer.py --workdir workdirs/style_photos --video-workdir workdirs/style_videos
 """
 import argparse
 import json
@@ -30,12 +34,11 @@ import optax
 import mmgen_jax
 from mmgen_jax.data import photos, styles
 from mmgen_jax.layers.pixels import to_float, to_uint8
-from mmgen_jax.layers.style_stats import content_loss, gram_style_loss
+from mmgen_jax.data.sources import split_arrays
+from mmgen_jax.layers.style_stats import colour_loss, content_loss, gram_style_loss
 from mmgen_jax.metrics import loss_network
-from mmgen_jax.metrics.image import ssim
-from mmgen_jax.metrics.style_distance import style_distances
 from mmgen_jax.models import style as style_family
-from mmgen_jax.train.images import save_grid
+from mmgen_jax.train.images import save_gif, save_grid
 
 
 def centre_crop(image, size):
@@ -45,16 +48,18 @@ def centre_crop(image, size):
   return np.clip(np.round(image[y:y + size, x:x + size] * 255.0), 0, 255).astype(np.uint8)
 
 
-def gatys(loss_net, content, style_image, steps, style_weight, lr=0.02):
-  """uint8 [H, W, 3]: Adam on the pixels (from the content) for content + style_weight x Gram style loss."""
+def gatys(loss_net, content, style_image, steps, style_weight, depth, colour_weight, lr=0.02):
+  """uint8 [H, W, 3]: Adam on the pixels (from the content) for content (map `depth`) + style_weight x Gram style
+  loss + colour_weight x colour loss (the feed-forward model's colour term)."""
   c, s = to_float(content[None]), to_float(style_image[None])
-  target_content = style_family.encode(loss_net, c)[-1]
+  target_content = style_family.encode(loss_net, c)[depth - 1]
   target_style = style_family.encode(loss_net, s)
   tx = optax.adam(lr)
 
   def loss_fn(x):
     maps = style_family.encode(loss_net, x)
-    return jnp.sum(content_loss(maps[-1], target_content) + style_weight * gram_style_loss(maps, target_style))
+    return jnp.sum(content_loss(maps[depth - 1], target_content) + style_weight * gram_style_loss(maps, target_style)
+                   + colour_weight * colour_loss(x, s))
 
   @jax.jit
   def run(x):
@@ -69,9 +74,27 @@ def gatys(loss_net, content, style_image, steps, style_weight, lr=0.02):
   return run, c
 
 
-def luminance_ssim(a, b):
-  y = lambda im: np.asarray(style_family.to_yiq(im.astype(np.float32) / 255.0))[..., :1]
-  return float(np.mean(ssim(y(a)[None], y(b)[None])))
+def video_table(models, video_model, out_dir, num_gif=4):
+  """Markdown rows for the held-out `video_styles` clips: each per-frame model and the temporal one; writes
+  clips.gif (rows: content, per-frame, temporal)."""
+  arrays = split_arrays("video_styles", "test")
+  rows, outputs = {}, {}
+  for name, model in [*models.items(), ("temporal", video_model)]:
+    rows[name] = style_family.clip_metrics(model.config, model.variables, arrays)
+    outputs[name] = np.asarray(model.sample(0, num_gif, video=arrays["video"][:num_gif],
+                                            style=arrays["style"][:num_gif])["video"])
+  lines = ["| model | style distance | luminance SSIM to content | warping error (levels of 255) |", "|---|---|---|---|"]
+  lines += [f"| {name} | {r['style_distance']:.3f} | {r['content_ssim']:.3f} | {r['warping_error']:.2f} |"
+            for name, r in rows.items()]
+  first = next(iter(models))
+  lines.append(f"| content (resampling alone) | | | {rows['temporal']['content_warping_error']:.2f} |")
+  drop = 1 - rows["temporal"]["warping_error"] / rows[first]["warping_error"]
+  change = rows["temporal"]["style_distance"] / rows[first]["style_distance"] - 1
+  lines.append(f"\ntemporal vs per-frame ({first}): warping error {100 * drop:.0f}% lower, style distance "
+               f"{100 * change:+.0f}% ({rows['temporal']['num']} clips of {arrays['video'].shape[1]} frames)")
+  clips = np.concatenate([arrays["video"][:num_gif], outputs[first], outputs["temporal"]])
+  save_gif(os.path.join(out_dir, "clips.gif"), clips, cols=num_gif, scale=2)
+  return lines, rows
 
 
 def main():
@@ -82,6 +105,7 @@ def main():
   parser.add_argument("--gatys-style-weight", type=float, default=1e3)
   parser.add_argument("--loss-networks", default="patches,autoencoder,random",
                       help="Gatys with each of these loss networks (metrics/loss_network.py): which style losses they give")
+  parser.add_argument("--video-workdir", help="a trained style_videos workdir: the video table and GIFs")
   parser.add_argument("--out", default="docs/results/style")
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
@@ -99,11 +123,12 @@ def main():
                                          for c, s in pairs]
     seconds[f"feed-forward ({name})"] = (time.perf_counter() - start) / len(pairs)
   first = next(iter(models.values()))
+  depth, colour_weight = first.config.model.adain_depth, first.config.loss.colour_weight
   for recipe in args.loss_networks.split(","):
     loss_net = loss_network.load(recipe)
     results, start = [], None
     for i, (c, s) in enumerate(pairs):
-      run_pair, x0 = gatys(loss_net, c, s, args.gatys_steps, args.gatys_style_weight)
+      run_pair, x0 = gatys(loss_net, c, s, args.gatys_steps, args.gatys_style_weight, depth, colour_weight)
       if i == 0:
         jax.block_until_ready(run_pair(x0))  # Compilation is not part of the timing.
         start = time.perf_counter()
@@ -120,15 +145,14 @@ def main():
 
   table = {}
   for method, images in outputs.items():
-    d = style_distances(np.stack(images), np.stack([s for _, s in pairs]))
-    table[method] = {"style_distance": float(np.mean(d["style_distance"])), "texture": float(np.mean(d["texture"])),
-                     "colour": float(np.mean(d["colour"])),
-                     "content_ssim": float(np.mean([luminance_ssim(o, c) for o, (c, _) in zip(images, pairs)])),
+    table[method] = {**style_family.pair_metrics(np.stack(images), np.stack([c for c, _ in pairs]),
+                                                 np.stack([s for _, s in pairs])),
                      "seconds_per_image": seconds[method]}
   lines = [f"| method | style distance | texture | colour | luminance SSIM to content | s / image ({args.size}px) |",
            "|---|---|---|---|---|---|"]
   for method, row in table.items():
-    lines.append(f"| {method} | {row['style_distance']:.3f} | {row['texture']:.3f} | {row['colour']:.3f} | "
+    lines.append(f"| {method} | {row['style_distance']:.3f} | {row['texture_distance']:.3f} | "
+                 f"{row['colour_distance']:.3f} | "
                  f"{row['content_ssim']:.3f} | {row['seconds_per_image']:.3g} |")
   for name in models:
     ff = table[f"feed-forward ({name})"]
@@ -136,6 +160,10 @@ def main():
                  f"{ff['style_distance'] / table['histogram matching']['style_distance']:.2f}x histogram "
                  f"matching's; {table['Gatys']['seconds_per_image'] / ff['seconds_per_image']:.0f}x faster than "
                  f"Gatys")
+  if args.video_workdir:
+    video_lines, video_rows = video_table(models, mmgen_jax.load(args.video_workdir), args.out)
+    lines += ["", "Video (held-out `video_styles` clips):", ""] + video_lines
+    table["video"] = video_rows
   text = "\n".join(lines)
   print(text)
   with open(os.path.join(args.out, "table.md"), "w") as f:

@@ -74,7 +74,8 @@ def _sample(args):
 
     counts = export_samples(out, args.export, progress=not args.no_progress)
     missing = missing_classes(counts)
-    print(f"exported {len(out['images'])} images to {args.export}" + (
+    what = f"{len(out['images'])} images" if "images" in out else f"{len(out['video'])} clips (GIF)"
+    print(f"exported {what} to {args.export}" + (
         f" in {len(counts)} class folders" if None not in counts else ""))
     if missing:
       print(f"note: classes {', '.join(map(str, missing))} have no samples: data.source=folder:{args.export} numbers "

@@ -1,5 +1,6 @@
 """Samples written as a dataset other programs (and `data.source=folder:DIR`) read: one PNG per image, in one
-subfolder per class when the samples carry labels, and every array in `samples.npz`.
+subfolder per class when the samples carry labels (or one animated GIF per clip for video samples), and every array
+in `samples.npz`.
 
 The folder reader numbers classes by the sorted names of the subfolders that hold images, so class folders are named
 by the zero-padded label (`03`, `12`): reading the export back gives the sampled labels whenever every class from 0
@@ -21,15 +22,15 @@ def export_samples(samples, directory, progress=True):
   count dict ({None: N} without labels)."""
   from PIL import Image
 
+  if "images" not in samples and "video" in samples:
+    return _export_clips(samples, directory, progress)
   if "images" not in samples:
     raise UserError(f"--export writes image samples, and these samples hold {', '.join(sorted(samples))}: use "
                     f"--out FILE.npz for them")
   images = np.asarray(samples["images"])
   if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
     raise UserError(f"--export needs images as uint8 [N, H, W, 1 or 3], got {images.dtype}{list(images.shape)}")
-  if os.path.isdir(directory) and os.listdir(directory):
-    raise UserError(f"--export folder {directory!r} is not empty: pass a new or empty folder (exports are not "
-                    f"merged into earlier ones)")
+  _check_empty(directory)
   labels = samples.get("labels")
   labels = None if labels is None else np.asarray(labels).astype(np.int64).reshape(-1)
   width = max(2, len(str(int(labels.max())))) if labels is not None and labels.size else 0
@@ -44,6 +45,27 @@ def export_samples(samples, directory, progress=True):
     counts[label] = counts.get(label, 0) + 1
   np.savez(os.path.join(directory, SAMPLES_FILE), **{k: np.asarray(v) for k, v in samples.items()})
   return counts
+
+
+def _export_clips(samples, directory, progress):
+  """samples['video'] uint8 [N, T, H, W, C] as `directory/NNNNNN.gif` (T frames each) and samples.npz."""
+  from mmgen_jax.train.images import save_gif
+
+  video = np.asarray(samples["video"])
+  if video.dtype != np.uint8 or video.ndim != 5 or video.shape[-1] not in (1, 3):
+    raise UserError(f"--export needs clips as uint8 [N, T, H, W, 1 or 3], got {video.dtype}{list(video.shape)}")
+  _check_empty(directory)
+  os.makedirs(directory, exist_ok=True)
+  for i in tqdm.trange(len(video), desc=f"writing {directory}", disable=not progress, leave=False):
+    save_gif(os.path.join(directory, f"{i:06d}.gif"), video[i:i + 1], scale=1)
+  np.savez(os.path.join(directory, SAMPLES_FILE), **{k: np.asarray(v) for k, v in samples.items()})
+  return {None: len(video)}
+
+
+def _check_empty(directory):
+  if os.path.isdir(directory) and os.listdir(directory):
+    raise UserError(f"--export folder {directory!r} is not empty: pass a new or empty folder (exports are not "
+                    f"merged into earlier ones)")
 
 
 def missing_classes(counts):

@@ -25,6 +25,20 @@ def test_adain_gives_the_content_the_style_statistics_and_keeps_its_pattern():
   np.testing.assert_allclose(normalise(out), normalise(content), atol=1e-3)
 
 
+def test_match_colour_gives_the_reference_colour_moments_and_keeps_grey_grey():
+  from mmgen_jax.layers.style_stats import gram, match_colour
+  rng = np.random.default_rng(3)
+  images = jnp.asarray(rng.random((2, 16, 16, 3)), jnp.float32)
+  references = jnp.asarray(rng.random((2, 8, 12, 3)) @ rng.random((3, 3)), jnp.float32)  # Correlated channels.
+  out = match_colour(images, references)
+  centred = lambda x: x - jnp.mean(x, (1, 2), keepdims=True)
+  np.testing.assert_allclose(jnp.mean(out, (1, 2)), jnp.mean(references, (1, 2)), atol=1e-5)
+  np.testing.assert_allclose(gram(centred(out)), gram(centred(references)), atol=1e-3)
+  grey = jnp.repeat(references[..., :1], 3, -1)
+  out = match_colour(images, grey)
+  assert float(jnp.max(jnp.abs(out[..., 0] - out[..., 1]))) < 2e-3  # A grey style gives a grey result.
+
+
 @pytest.fixture(scope="module")
 def style_model():
   config = get_config("style_photos", smoke=True)
@@ -152,7 +166,22 @@ def test_temporal_term_trains_on_consecutive_frames_and_is_reported():
            "style": rng.integers(0, 256, (2, 64, 64, 3)).astype(np.uint8)}
   assert style.input_features(config) == ("video", "camera", "style")
   _, metrics = jax.jit(lambda s, b, r: style.train_step(config, s, b, r))(state, batch, jax.random.PRNGKey(0))
-  assert set(metrics) == {"loss", "content_loss", "style_loss", "temporal_loss"}
+  assert set(metrics) == {"loss", "content_loss", "style_loss", "colour_loss", "temporal_loss"}
   assert float(metrics["temporal_loss"]) > 0
   np.testing.assert_allclose(float(metrics["loss"]), float(metrics["content_loss"]) + config.loss.style_weight * float(
-      metrics["style_loss"]) + config.loss.temporal_weight * float(metrics["temporal_loss"]), rtol=1e-4)
+      metrics["style_loss"]) + config.loss.colour_weight * float(metrics["colour_loss"])
+      + config.loss.temporal_weight * float(metrics["temporal_loss"]), rtol=1e-4)
+
+
+def test_stylised_clips_export_as_gifs_with_every_frame(style_model, tmp_path):
+  from PIL import Image
+
+  from mmgen_jax.export import export_samples
+  config, variables, _, content, styles = style_model
+  video = np.stack([content, content[::-1], content], 1)  # [2 clips, 3 frames, 24, 32, 3]
+  out = {k: np.asarray(v) for k, v in style.sample(config, variables, None, 2, video=video, style=styles).items()}
+  assert export_samples(out, str(tmp_path / "clips"), progress=False) == {None: 2}
+  with Image.open(tmp_path / "clips" / "000001.gif") as gif:
+    assert gif.n_frames == 3 and gif.size == (32, 24)
+    gif.seek(2)
+    np.testing.assert_allclose(np.asarray(gif.convert("RGB"), float).mean(), out["video"][1, 2].mean(), atol=8)

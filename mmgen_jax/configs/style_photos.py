@@ -15,12 +15,13 @@ def get_config(smoke=False):
       data=dict(source="photo_styles", image_size=64, channels=3, batch_size=16),
       # loss_network: patches | autoencoder | random (metrics/loss_network.py).
       # adain_depth: the loss-network map (1..4) AdaIN works on; the decoder upsamples once per width back to the image.
-      model=dict(loss_network="patches", adain_depth=3, skips=True, decoder_widths=[64, 32]),
-      loss=dict(style_weight=10.0),
+      # match_colour: after decoding, give the result the style's mean colour and colour covariance (linear transfer).
+      model=dict(loss_network="patches", adain_depth=3, skips=True, decoder_widths=[64, 32], match_colour=True),
+      loss=dict(style_weight=20.0, colour_weight=10.0, temporal_weight=0.0),
       optim=dict(lr=1e-3, grad_clip=10.0),
-      ema=dict(decay=0.999, start_step=500),
-      train=dict(steps=3000, sample_every=1000, ckpt_every=1000, best_metric="style_distance", best_mode="min",
-                 eval_every=1000, eval_num=154, num_grid=16),
+      ema=dict(decay=0.998, start_step=400),
+      train=dict(steps=1200, sample_every=400, ckpt_every=400, best_metric="style_distance", best_mode="min",
+                 eval_every=1200, eval_num=154, num_grid=16),
   )
   if smoke:
     shrink_for_smoke(config, batch_size=4, num_grid=4, decoder_widths=[8, 8])

@@ -25,7 +25,7 @@ from mmgen_jax.data.clips import camera_flow
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.pixels import to_float, to_uint8
-from mmgen_jax.layers.style_stats import adain, content_loss, style_loss
+from mmgen_jax.layers.style_stats import adain, colour_loss, content_loss, match_colour, style_loss
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics import loss_network
 from mmgen_jax.state import TrainState
@@ -116,7 +116,7 @@ def decode(config, params, maps):
 
 # --- the family contract ---------------------------------------------------------------------------------------------
 
-CONFIG_DEFAULTS = {"loss.temporal_weight": 0.0}
+CONFIG_DEFAULTS = {"loss.temporal_weight": 0.0, "loss.colour_weight": 0.0, "model.match_colour": False}
 
 
 def trains_on_clips(config):
@@ -185,8 +185,9 @@ def train_step(config, state, batch, rng):
     maps = encode(loss_net, out)
     c = jnp.mean(content_loss(maps[depth - 1], targets[depth]))
     s = jnp.mean(style_loss(maps, style_maps))
-    metrics = {"content_loss": c, "style_loss": s}
-    loss = c + config.loss.style_weight * s
+    colour = jnp.mean(colour_loss(out, style))
+    metrics = {"content_loss": c, "style_loss": s, "colour_loss": colour}
+    loss = c + config.loss.style_weight * s + config.loss.colour_weight * colour
     if trains_on_clips(config):
       previous, current = jnp.split(jnp.clip(out, -1.0, 1.0), 2)
       temporal = jnp.mean(warping_error(previous, current, flow, squared=True))
@@ -250,6 +251,13 @@ def sample(config, variables, rng, n, image=None, style=None, alpha=None, style_
     per_style = [transfer(c_maps, one_style(j), a) for j in range(style.shape[0])]
     targets = {d: sum(w * t[d] for w, t in zip(weights, per_style)) for d in c_maps}
   out = jnp.clip(decode(config, params, targets), -1.0, 1.0)
+  if config.model.match_colour:  # The style's mean colour and colour covariance, exactly (blends: mixed results).
+    if style_weights is None:
+      matched = match_colour(out, tile(s_float, n))
+    else:
+      matched = sum(w * match_colour(out, jnp.broadcast_to(s_float[j][None], (n,) + s_float.shape[1:]))
+                    for j, w in enumerate(weights))
+    out = jnp.clip(out + (1.0 if a is None else a) * (matched - out), -1.0, 1.0)
   if preserve_color is not None:  # Per example (traced under jit): 1 keeps the content's chroma.
     keep = tile(jnp.asarray(preserve_color, jnp.float32).reshape(-1), n).reshape(n, 1, 1, 1)
     recoloured = from_yiq(jnp.concatenate([to_yiq(out)[..., :1], to_yiq(content)[..., 1:]], -1))
@@ -345,7 +353,8 @@ def evaluate(config, state, num=1000, seed=0):
   """On eval-split pairs (held-out photos, held-out styles): `style_distance` (Gabor-Gram texture + colour
   histogram, `metrics/style_distance.py`) of the outputs to their styles, against two baselines measured on the same
   pairs: the content image itself and `skimage.exposure.match_histograms` (colour only); `content_ssim`: SSIM of the
-  output's luminance to the content's. A model trained on clips is measured on held-out clips (`clip_metrics`)."""
+  output's luminance to the content's; `style_crop_style_distance`: another crop of the same style image (the floor).
+  A model trained on clips is measured on held-out clips (`clip_metrics`)."""
   from skimage.exposure import match_histograms
 
   from mmgen_jax.metrics.batched import batched_sample
@@ -361,4 +370,14 @@ def evaluate(config, state, num=1000, seed=0):
                       for c, s in zip(pairs["image"], pairs["style"])])
   baseline = lambda images: float(np.mean(style_distances(images, pairs["style"])["style_distance"]))
   return {**pair_metrics(out, pairs["image"], pairs["style"]), "content_style_distance": baseline(pairs["image"]),
-          "histogram_matching_style_distance": baseline(matched), "num": len(out)}
+          "histogram_matching_style_distance": baseline(matched),
+          "style_crop_style_distance": baseline(_another_crop(arrays)), "num": len(out)}
+
+
+def _another_crop(arrays):
+  """For each pair, the style crop of another pair with the same style image (itself when there is none): how far
+  apart two pieces of one style are, the floor of what a transfer can reach on these pairs."""
+  source, index = arrays["style_source"], np.arange(len(arrays["style_source"]))
+  rng = np.random.default_rng(0)
+  others = [np.flatnonzero((source == s) & (index != i)) for i, s in enumerate(source)]
+  return arrays["style"][[rng.choice(o) if len(o) else i for i, o in enumerate(others)]]

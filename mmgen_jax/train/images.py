@@ -1,4 +1,4 @@
-"""Sample grids as PNG files (captioned when a family produces text)."""
+"""Sample grids as PNG files (captioned when a family produces text), and grids of clips as animated GIFs."""
 import math
 import os
 import textwrap
@@ -28,6 +28,19 @@ def save_grid(path, images, cols=None, scale=2):
     im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   im.save(path)
+
+
+def save_gif(path, videos, cols=None, scale=2, frame_ms=250):
+  """Writes uint8 clips [N, T, H, W, C] to `path` as one animated GIF of T frames (frame t: the grid of every
+  clip's frame t), looping, enlarged `scale` times."""
+  videos = np.asarray(videos)
+  frames = []
+  for t in range(videos.shape[1]):
+    grid = make_grid(videos[:, t], cols)
+    im = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    frames.append(im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
 
 
 def save_captioned_grid(path, images, texts, cols=None, scale=3, text_height=28):
