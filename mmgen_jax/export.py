@@ -57,7 +57,7 @@ def _export_clips(samples, directory, progress):
   _check_empty(directory)
   os.makedirs(directory, exist_ok=True)
   for i in tqdm.trange(len(video), desc=f"writing {directory}", disable=not progress, leave=False):
-    save_gif(os.path.join(directory, f"{i:06d}.gif"), video[i:i + 1], scale=1)
+    save_gif(os.path.join(directory, f"{i:06d}.gif"), video[i:i + 1], scale=1, pad=0)
   np.savez(os.path.join(directory, SAMPLES_FILE), **{k: np.asarray(v) for k, v in samples.items()})
   return {None: len(video)}
 

@@ -30,13 +30,13 @@ def save_grid(path, images, cols=None, scale=2):
   im.save(path)
 
 
-def save_gif(path, videos, cols=None, scale=2, frame_ms=250):
+def save_gif(path, videos, cols=None, scale=2, frame_ms=250, pad=2):
   """Writes uint8 clips [N, T, H, W, C] to `path` as one animated GIF of T frames (frame t: the grid of every
-  clip's frame t), looping, enlarged `scale` times."""
+  clip's frame t, `pad` pixels apart), looping, enlarged `scale` times."""
   videos = np.asarray(videos)
   frames = []
   for t in range(videos.shape[1]):
-    grid = make_grid(videos[:, t], cols)
+    grid = make_grid(videos[:, t], cols, pad)
     im = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     frames.append(im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
