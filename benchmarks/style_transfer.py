@@ -13,11 +13,13 @@ For every pair of a test photo (`photos` test split: coffee, rocket; centre crop
 
 and is scored by `metrics/style_distance.py` (Gabor-Gram texture + HSV-histogram colour distance to the style
 image, features no model here trains on) and by the SSIM of its luminance to the content's. Writes a Markdown table,
-a grid (rows: contents, columns: styles) and a strength sweep to --out.
+a grid (rows: contents, columns: styles) and a strength sweep to --out (images.md, images.json, grid.png,
+strength.png).
 
 With --video-workdir (a `style_videos` model), also on the held-out `video_styles` clips: the per-frame models
 (--workdir) against the one trained with the temporal term, by style distance, SSIM and the warping error between
-consecutive stylised frames (the camera's exact flow), with GIFs.
+consecutive stylised frames (the camera's exact flow), with GIFs (video.md, video.json, clips.gif). --only runs one
+of the two.
 
   python benchmarks/style_transfer.py --workdir workdirs/style_photos --video-workdir workdirs/style_videos
 """
@@ -110,15 +112,35 @@ def main():
   parser.add_argument("--loss-networks", default="patches,autoencoder,random",
                       help="Gatys with each of these loss networks (metrics/loss_network.py): which style losses they give")
   parser.add_argument("--video-workdir", help="a trained style_videos workdir: the video table and GIFs")
+  parser.add_argument("--only", choices=("images", "video"), help="run one of the two tables")
   parser.add_argument("--out", default="docs/results/style")
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
+  models = {os.path.basename(os.path.normpath(w)): mmgen_jax.load(w) for w in args.workdir}
+  if args.only != "video":
+    image_table(args, models)
+  if args.video_workdir and args.only != "images":
+    lines, rows = video_table(models, mmgen_jax.load(args.video_workdir), args.out)
+    write_table(args.out, "video", ["Held-out `video_styles` clips:", ""] + lines, rows)
+
+
+def write_table(out_dir, name, lines, rows):
+  """Prints the Markdown lines and writes them to OUT/NAME.md, the rows to OUT/NAME.json."""
+  text = "\n".join(lines)
+  print(text)
+  with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
+    f.write(text + "\n")
+  with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+    json.dump(rows, f, indent=1)
+
+
+def image_table(args, models):
+  """The image table (images.md / images.json), grid.png and strength.png."""
   from skimage.exposure import match_histograms
 
   contents = [centre_crop(p, args.size) for p in photos.split_photos("test")]
   style_images = [centre_crop(s, args.size) for s in styles.split_styles("test")]
   pairs = [(c, s) for c in contents for s in style_images]
-  models = {os.path.basename(os.path.normpath(w)): mmgen_jax.load(w) for w in args.workdir}
   outputs, seconds = {}, {}
   for name, model in models.items():
     # The forward pass alone, as Gatys' optimisation is timed: the family's jitted sampler on device arrays.
@@ -165,16 +187,7 @@ def main():
                  f"{ff['style_distance'] / table['histogram matching']['style_distance']:.2f}x histogram "
                  f"matching's; {table['Gatys']['seconds_per_image'] / ff['seconds_per_image']:.0f}x faster than "
                  f"Gatys")
-  if args.video_workdir:
-    video_lines, video_rows = video_table(models, mmgen_jax.load(args.video_workdir), args.out)
-    lines += ["", "Video (held-out `video_styles` clips):", ""] + video_lines
-    table["video"] = video_rows
-  text = "\n".join(lines)
-  print(text)
-  with open(os.path.join(args.out, "table.md"), "w") as f:
-    f.write(text + "\n")
-  with open(os.path.join(args.out, "results.json"), "w") as f:
-    json.dump(table, f, indent=1)
+  write_table(args.out, "images", lines, table)
 
   # Grid: one row per content, its styles' results; then the same for Gatys. Strength sweep for the first pair.
   ff_name = f"feed-forward ({next(iter(models))})"

@@ -32,8 +32,13 @@ def test_config_trains_restores_samples_and_evaluates(name, smoke_workdir):
   assert model.step == config.train.steps
   n = config.train.num_grid  # The trainer's grid size: the same program, from the persistent compilation cache.
   out = model.sample(jax.random.PRNGKey(0), n)
-  images = np.asarray(out["images"])
-  assert images.shape == (n, config.data.image_size, config.data.image_size, config.data.channels)
+  frame = (config.data.image_size, config.data.image_size, config.data.channels)
+  if "images" in out:
+    images = np.asarray(out["images"])
+    assert images.shape == (n,) + frame
+  else:  # Clip-producing samplers (style_videos): n clips of the config's frames.
+    images = np.asarray(out["video"])
+    assert images.shape == (n, config.data.frames) + frame
   assert images.dtype == np.uint8
   if "text_ids" in out:  # Text-producing families also return decoded strings, one per sample.
     assert np.asarray(out["text"]).shape == (n,)
