@@ -1,5 +1,7 @@
 """Style transfer: AdaIN statistics, the sampler's controls (strength, blends, masks, colour, any size), the
 independent style distance."""
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -105,7 +107,9 @@ def test_shipped_loss_network_loads_with_the_feature_net_layout():
   import flax
 
   from mmgen_jax.metrics import loss_network
-  params = loss_network.load("patches", progress=False)  # Shipped: nothing trains here.
+  for recipe in ("patches", "autoencoder"):  # Shipped: nothing trains here (a recipe trains for ~9 min).
+    assert os.path.exists(loss_network.shipped_path(recipe) + ".npz")
+  params = loss_network.load("patches", progress=False)
   maps = loss_network.FeatureNet().apply({"params": params}, jnp.zeros((1, 16, 24, 3)))
   assert [m.shape for m in maps] == [(1, 16, 24, 16), (1, 8, 12, 32), (1, 4, 6, 64), (1, 2, 3, 128)]
   random = loss_network.load("random")

@@ -1,8 +1,9 @@
 """Loss networks for style transfer, trained in this project (pretrained VGG weights cannot be fetched here).
 
 `FeatureNet` is a small VGG-like CNN (one 3x3 conv per scale, widths 16/32/64/128, average pooling as Gatys et al.
-recommend; small enough to train and run on a CPU) whose ReLU at each of four scales gives the feature maps that style and content losses compare; the style
-family's encoder is the same network up to its deepest map. Recipes (`RECIPES`):
+recommend; small enough to train and run on a CPU) whose ReLU at each of four scales gives the feature maps that
+style and content losses compare; the style family's encoder is the same network (up to `model.adain_depth`).
+Recipes (`RECIPES`):
 
 - 'patches': trained to tell which training image (photos and style images of the train splits) a random 64x64
   patch comes from, with flips and brightness jitter: a task that needs colour, texture and local structure.
@@ -10,8 +11,8 @@ family's encoder is the same network up to its deepest map. Recipes (`RECIPES`):
 - 'random': He-initialised weights, never trained (random networks give usable texture statistics, Ustyuzhaninov
   et al. 2017).
 
-Weights are .npz (no pickle) in the package (`metrics/weights/loss-net-RECIPE-vN.npz`) when shipped, else trained
-once per machine into the cache (`python -m mmgen_jax.metrics.loss_network RECIPE`), as the digits classifier is.
+Weights are .npz (no pickle) in the package (`metrics/weights/loss-net-RECIPE-vN.npz`: 'patches' and 'autoencoder'
+ship), else trained once per machine into the cache (`python -m mmgen_jax.metrics.loss_network RECIPE`), as the digits classifier is.
 """
 import json
 import os

@@ -1,18 +1,23 @@
-"""Arbitrary style transfer, feed-forward (AdaIN, Huang & Belongie 2017). Config: `style_photos`.
+"""Arbitrary style transfer, feed-forward (AdaIN, Huang & Belongie 2017). Configs: `style_photos`, `style_videos`.
 
 Encoder: the loss network (`metrics/loss_network.py`, trained in this project; `model.loss_network` picks the
-recipe) up to its deepest map, frozen: content images [B, H, W, 3] and style images [B, H', W', 3] (any sizes
-divisible by 8) -> maps [B, H/8, W/8, 128]. AdaIN gives the content map the style map's per-channel mean and std:
-t = alpha * AdaIN(f(c), f(s)) + (1 - alpha) * f(c). Decoder: t -> images [B, H, W, 3] (nearest x2 upsampling and
-3x3 convs; fully convolutional). Trained on `photo_styles` pairs with content loss |f(g(t)) - t|^2 and style loss
-(per-channel mean and std of the loss network's four maps, g(t) against the style), weighted by
-`loss.style_weight`. The loss network's weights sit in the state as model state (not trained), so a checkpoint is
-complete on its own.
+recipe), frozen: content images [B, H, W, 3] and style images [B, H', W', 3] (any sizes divisible by 8) -> maps
+f_1..f_4 at 1, 1/2, 1/4, 1/8 of the size. AdaIN gives a content map the style map's per-channel mean and std,
+t_d = alpha * AdaIN(f_d(c), f_d(s)) + (1 - alpha) * f_d(c), at depth D = `model.adain_depth`, and with
+`model.skips` at every shallower depth and at the pixels (d = 0) too. Decoder: t_D -> images [B, H, W, 3] (nearest
+x2 upsampling, 3x3 convs with reflection padding; fully convolutional), reading t_{D-1}..t_0 through skip
+connections. `model.match_colour` then gives the result the style's mean colour and colour covariance (a linear
+colour transfer). Trained on `photo_styles` pairs with content loss |f_D(g) - t_D|^2, style loss (per-channel mean
+and std of the four maps of g against the style's) weighted by `loss.style_weight`, and the colour moments' loss by
+`loss.colour_weight`. With `loss.temporal_weight` > 0 (`style_videos`) it trains on consecutive frames of
+`video_styles` clips, adding the squared warping error between the stylised frame t - 1, warped by the camera's
+exact flow, and the stylised frame t (short-term consistency, Ruder et al. 2016). The loss network's weights sit in
+the state as model state (not trained), so a checkpoint is complete on its own.
 
-Sampling takes `image` (content) and `style` (uint8), and optionally `alpha` (strength in [0, 1]), `style_weights`
-(blend all given styles with these weights, for every content image), `mask` (stylise only where it is 1:
-uint8 [k, H, W, 1] in {0, 255} or float in [0, 1]) and `preserve_color` (keep the content's chroma, transfer the
-luminance only).
+Sampling takes `image` (content) or `video` (clips) and `style` (uint8), and optionally `alpha` (strength in
+[0, 1]), `style_weights` (blend all given styles with these weights, for every content image), `mask` (stylise
+only where it is 1: uint8 [k, H, W, 1] in {0, 255} or float in [0, 1]) and `preserve_color` (keep the content's
+chroma, transfer the luminance only).
 """
 import flax.linen as nn
 import jax
