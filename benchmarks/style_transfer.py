@@ -89,7 +89,8 @@ def video_table(models, video_model, out_dir, num_gif=4):
     rows[name] = style_family.clip_metrics(model.config, model.variables, arrays)
     outputs[name] = np.asarray(model.sample(0, num_gif, video=arrays["video"][:num_gif],
                                             style=arrays["style"][:num_gif])["video"])
-  lines = ["| model | style distance | luminance SSIM to content | warping error (levels of 255) |", "|---|---|---|---|"]
+  lines = ["| model | style distance | luminance SSIM to content | warping error (levels of 255) |",
+           "|---|---|---|---|"]
   lines += [f"| {name} | {r['style_distance']:.3f} | {r['content_ssim']:.3f} | {r['warping_error']:.2f} |"
             for name, r in rows.items()]
   first = next(iter(models))
@@ -110,7 +111,8 @@ def main():
   parser.add_argument("--gatys-steps", type=int, default=300)
   parser.add_argument("--gatys-style-weight", type=float, default=1e3)
   parser.add_argument("--loss-networks", default="patches,autoencoder,random",
-                      help="Gatys with each of these loss networks (metrics/loss_network.py): which style losses they give")
+                      help="Gatys with each of these loss networks (metrics/loss_network.py): which style losses "
+                           "they give")
   parser.add_argument("--video-workdir", help="a trained style_videos workdir: the video table and GIFs")
   parser.add_argument("--only", choices=("images", "video"), help="run one of the two tables")
   parser.add_argument("--out", default="docs/results/style")

@@ -12,7 +12,8 @@ Recipes (`RECIPES`):
   et al. 2017).
 
 Weights are .npz (no pickle) in the package (`metrics/weights/loss-net-RECIPE-vN.npz`: 'patches' and 'autoencoder'
-ship), else trained once per machine into the cache (`python -m mmgen_jax.metrics.loss_network RECIPE`), as the digits classifier is.
+ship), else trained once per machine into the cache (`python -m mmgen_jax.metrics.loss_network RECIPE`), as the
+digits classifier is.
 """
 import json
 import os

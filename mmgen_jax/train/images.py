@@ -20,12 +20,15 @@ def make_grid(images, cols=None, pad=2):
   return grid
 
 
+def _to_image(grid, scale):
+  """uint8 [H, W, C] -> a PIL image enlarged `scale` times (nearest: pixels stay sharp)."""
+  im = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+  return im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im
+
+
 def save_grid(path, images, cols=None, scale=2):
   """Writes a grid of uint8 [N, H, W, C] images to `path` (PNG), enlarged `scale` times for viewing."""
-  grid = make_grid(images, cols)
-  im = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-  if scale > 1:
-    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+  im = _to_image(make_grid(images, cols), scale)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   im.save(path)
 
@@ -34,11 +37,7 @@ def save_gif(path, videos, cols=None, scale=2, frame_ms=250, pad=2):
   """Writes uint8 clips [N, T, H, W, C] to `path` as one animated GIF of T frames (frame t: the grid of every
   clip's frame t, `pad` pixels apart), looping, enlarged `scale` times."""
   videos = np.asarray(videos)
-  frames = []
-  for t in range(videos.shape[1]):
-    grid = make_grid(videos[:, t], cols, pad)
-    im = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-    frames.append(im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im)
+  frames = [_to_image(make_grid(videos[:, t], cols, pad), scale) for t in range(videos.shape[1])]
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
 
