@@ -51,7 +51,12 @@ class Decoder(nn.Module):
 
   @nn.compact
   def __call__(self, t, skips=()):
-    conv = lambda width: Conv(width, (3, 3), padding="REFLECT")
+    def conv(width):
+      # Reflection padding done by hand around a SAME convolution, then cropped: the same values as
+      # padding="REFLECT", but XLA:CPU runs a VALID convolution (what "REFLECT" lowers to) ~5x slower than SAME
+      # (a 256x256x51 -> 32 layer: 90 ms against 17 ms on this project's CPU).
+      layer = Conv(width, (3, 3), padding="SAME")
+      return lambda x: layer(jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect"))[:, 1:-1, 1:-1]
     x = t
     for i, width in enumerate(self.widths):
       x = nn.relu(conv(width)(x))
