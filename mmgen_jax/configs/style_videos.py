@@ -16,5 +16,5 @@ def get_config(smoke=False):
   config.description = "style transfer for video: AdaIN trained with a temporal-consistency term"
   # Clips of 4 frames; each step draws one consecutive pair per clip (batch 8 clips = 16 frames, as style_photos).
   config.data.update(source="video_styles", frames=4, batch_size=4 if smoke else 8)
-  config.loss.temporal_weight = 6000.0
+  config.loss.temporal_weight = 10000.0
   return config
