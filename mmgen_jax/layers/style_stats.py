@@ -35,21 +35,23 @@ def gram(x):
   return jnp.einsum("bpc,bpd->bcd", flat, flat) / (h * w)
 
 
+def colour_moments(images):
+  """(mean colour [B, 1, 1, 3], colour covariance [B, 3, 3]) of images [B, H, W, 3], in float32."""
+  x = images.astype(jnp.float32)
+  mean = jnp.mean(x, axis=(1, 2), keepdims=True)
+  return mean, gram(x - mean)
+
+
 def match_colour(images, references, eps=1e-4):
   """images [B, H, W, 3] recoloured so their pixels have the mean colour and the 3x3 colour covariance of
   references [B, H', W', 3] (any size): x -> (x - m_x) C_x^(-1/2) C_r^(1/2) + m_r, symmetric square roots by eigh
   (the linear colour transfer of Hertzmann 2001 / Gatys et al. 2017; differentiable). A grey reference gives a grey
   result; `eps` keeps the inverse of a flat image's covariance finite."""
-  def moments(x):
-    x = x.astype(jnp.float32)
-    mean = jnp.mean(x, axis=(1, 2), keepdims=True)
-    return mean, gram(x - mean)
-
   def power(c, p, floor):
     w, v = jnp.linalg.eigh(c)
     return jnp.einsum("bij,bj,bkj->bik", v, jnp.maximum(w, floor) ** p, v)
 
-  (mx, cx), (mr, cr) = moments(images), moments(references)
+  (mx, cx), (mr, cr) = colour_moments(images), colour_moments(references)
   # Row vectors: x @ transform. The reference's root keeps its zero directions zero (grey stays grey).
   transform = jnp.einsum("bij,bjk->bik", power(cx + eps * jnp.eye(3), -0.5, eps), power(cr, 0.5, 0.0))
   return jnp.einsum("bhwi,bik->bhwk", images.astype(jnp.float32) - mx, transform) + mr
@@ -74,11 +76,8 @@ def colour_loss(images, styles):
   """Squared differences of the mean colour and of the 3x3 colour covariance between images [B, H, W, 3] and styles
   [B, H', W', 3] (any sizes) -> [B]: pins hue and saturation, which feature statistics of a small loss network
   leave loose (a grey style has equal channels: its covariance is all one value)."""
-  def moments(x):
-    mean = jnp.mean(x.astype(jnp.float32), axis=(1, 2), keepdims=True)
-    return mean[:, 0, 0], gram(x - mean)
-  (im, ic), (sm, sc) = moments(images), moments(styles)
-  return jnp.sum((im - sm) ** 2, -1) + jnp.sum((ic - sc) ** 2, (1, 2))
+  (im, ic), (sm, sc) = colour_moments(images), colour_moments(styles)
+  return jnp.sum((im - sm)[:, 0, 0] ** 2, -1) + jnp.sum((ic - sc) ** 2, (1, 2))
 
 
 def gram_style_loss(features, targets):
