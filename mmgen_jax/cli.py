@@ -75,6 +75,9 @@ def _sample(args):
     counts = export_samples(out, args.export, progress=not args.no_progress)
     missing = missing_classes(counts)
     what = f"{len(out['images'])} images" if "images" in out else f"{len(out['video'])} clips (GIF)"
+    others = [kind for key, kind in (("video", "GIF"), ("speech", "WAV"), ("text", "TXT")) if key in out]
+    if "images" in out and others:
+      what += f" (PNG) with their {', '.join(others)}"
     print(f"exported {what} to {args.export}" + (
         f" in {len(counts)} class folders" if None not in counts else ""))
     if missing:
@@ -139,7 +142,8 @@ def make_parser():
   s.add_argument("--out", help="write the samples (and the conditions, as cond_NAME) to this .npz")
   s.add_argument("--export", metavar="DIR", help="write image samples as a dataset: DIR/[LABEL/]NNNNNN.png (one "
                  "folder per class for labelled samples; train on it with --set data.source=folder:DIR) and "
-                 "DIR/samples.npz")
+                 "DIR/samples.npz; a sample's video, speech and text beside its PNG as NNNNNN.gif, .wav, .txt; "
+                 "clips alone as DIR/NNNNNN.gif")
   s.add_argument("--no-progress", action="store_true", help="no progress bar")
   s.add_argument("--seed", type=int, default=0)
   s.add_argument("--labels", help="comma-separated class labels (conditional families)")

@@ -1,6 +1,8 @@
 """Samples written as a dataset other programs (and `data.source=folder:DIR`) read: one PNG per image, in one
 subfolder per class when the samples carry labels (or one animated GIF per clip for video samples), and every array
-in `samples.npz`.
+in `samples.npz`. A sample's other modalities sit beside its PNG under the same number: `NNNNNN.gif` (its video),
+`NNNNNN.wav` (its speech, or `NNNNNN.<name>.wav` for other audio: 16-bit PCM at the rate of AUDIO_RATES) and
+`NNNNNN.txt` (its text).
 
 The folder reader numbers classes by the sorted names of the subfolders that hold images, so class folders are named
 by the zero-padded label (`03`, `12`): reading the export back gives the sampled labels whenever every class from 0
@@ -14,6 +16,8 @@ import tqdm
 from mmgen_jax.errors import UserError
 
 SAMPLES_FILE = "samples.npz"
+# Waveform outputs written as WAV files, with their sample rates (Hz); "speech" is the one named NNNNNN.wav.
+AUDIO_RATES = {"speech": 16000, "dtmf": 8000, "audio": 8000}
 
 
 def export_samples(samples, directory, progress=True):
@@ -42,6 +46,7 @@ def export_samples(samples, directory, progress=True):
     os.makedirs(folder, exist_ok=True)
     image = images[i][..., 0] if images.shape[-1] == 1 else images[i]
     Image.fromarray(image).save(os.path.join(folder, f"{i:06d}.png"))
+    _export_companions(samples, i, os.path.join(folder, f"{i:06d}"))
     counts[label] = counts.get(label, 0) + 1
   np.savez(os.path.join(directory, SAMPLES_FILE), **{k: np.asarray(v) for k, v in samples.items()})
   return counts
@@ -60,6 +65,33 @@ def _export_clips(samples, directory, progress):
     save_gif(os.path.join(directory, f"{i:06d}.gif"), video[i:i + 1], scale=1, pad=0)
   np.savez(os.path.join(directory, SAMPLES_FILE), **{k: np.asarray(v) for k, v in samples.items()})
   return {None: len(video)}
+
+
+def _export_companions(samples, i, stem):
+  """Sample i's video (GIF), waveforms (WAV) and text (TXT) beside its PNG, named `stem` + suffix."""
+  from mmgen_jax.train.images import save_gif
+
+  if "video" in samples:
+    save_gif(stem + ".gif", np.asarray(samples["video"])[i:i + 1], scale=1, pad=0)
+  for name, rate in AUDIO_RATES.items():
+    if name in samples and np.asarray(samples[name]).ndim == 2:
+      write_wav(stem + (".wav" if name == "speech" else f".{name}.wav"), np.asarray(samples[name])[i], rate)
+  if "text" in samples:
+    with open(stem + ".txt", "w", encoding="utf-8") as f:
+      f.write(str(np.asarray(samples["text"])[i]) + "\n")
+
+
+def write_wav(path, wave, rate):
+  """A float waveform [S] in [-1, 1] (clipped) as a mono 16-bit PCM WAV file at `rate` Hz (the standard library's
+  `wave`: every player reads it)."""
+  import wave as wave_file
+
+  pcm = np.round(np.clip(np.asarray(wave, np.float64), -1.0, 1.0) * 32767).astype("<i2")
+  with wave_file.open(path, "wb") as f:
+    f.setnchannels(1)
+    f.setsampwidth(2)
+    f.setframerate(int(rate))
+    f.writeframes(pcm.tobytes())
 
 
 def _check_empty(directory):

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from mmgen_jax.data import clips, digits, faces, photos, styles, videos
+from mmgen_jax.data import any_digits, clips, digits, faces, photos, styles, videos
 from mmgen_jax.errors import UserError, did_you_mean
 from mmgen_jax.files import atomic_write
 from mmgen_jax.locks import file_lock
@@ -20,12 +20,13 @@ from mmgen_jax.locks import file_lock
 EMBEDDED = {"digits": digits.digits_arrays, "moving_digits": clips.moving_digits_arrays,
             "photo_clips": clips.photo_clips_arrays, "photos": photos.photo_patches_arrays,
             "faces": faces.faces_arrays, "photo_videos": videos.photo_videos_arrays,
-            "photo_styles": styles.photo_styles_arrays, "video_styles": styles.video_styles_arrays}
+            "photo_styles": styles.photo_styles_arrays, "video_styles": styles.video_styles_arrays,
+            "any_digits": any_digits.any_digits_arrays}
 # Their versions (the TFDS builders' VERSION and the numpy caches' file names): a change to the arrays of a dataset
 # bumps its version, so prepared copies made by older code are never read.
 EMBEDDED_VERSIONS = {"digits": "2.0.0", "moving_digits": "1.0.0", "photo_clips": "1.0.0", "photos": "1.0.0",
                      "faces": "1.0.0", "photo_videos": "2.0.0", "photo_styles": "1.0.0",
-                     "video_styles": "1.0.0"}
+                     "video_styles": "1.0.0", "any_digits": "1.0.0"}
 EMBEDDED_SPLITS = ("train", "test")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 

@@ -5,7 +5,7 @@ Imported only when TensorFlow is present; `sources.py` falls back to the same ar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mmgen_jax.data import clips, digits, dtmf, faces, photos, styles, videos
+from mmgen_jax.data import any_digits, clips, digits, dtmf, faces, photos, speech, styles, videos
 from mmgen_jax.data.sources import EMBEDDED_VERSIONS
 
 
@@ -170,6 +170,32 @@ class MmgenVideoStyles(_EmbeddedBuilder):
         description=__doc__)
 
 
+class MmgenAnyDigits(_EmbeddedBuilder):
+  """Each real digit as an image, a caption, an eSpeak NG spoken clip (voices split by split) and a moving-digit
+  video (`data/any_digits.py`)."""
+
+  VERSION = tfds.core.Version(EMBEDDED_VERSIONS["any_digits"])
+  arrays = staticmethod(any_digits.any_digits_arrays)
+
+  def _info(self):
+    s = digits.IMAGE_SIZE
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(s, s, 1)),
+            "label": tfds.features.ClassLabel(num_classes=10),
+            "id": tfds.features.Scalar(dtype=np.int64),
+            "text": tfds.features.Text(),
+            "speech": tfds.features.Audio(shape=(speech.CLIP_SAMPLES,), dtype=np.float32,
+                                          sample_rate=speech.SAMPLE_RATE),
+            "voice": tfds.features.Text(),
+            "video": tfds.features.Tensor(shape=(any_digits.FRAMES, s, s, 1), dtype=np.uint8),
+            "dtmf": tfds.features.Audio(shape=(dtmf.CLIP_SAMPLES,), dtype=np.float32, sample_rate=dtmf.SAMPLE_RATE),
+        }),
+        supervised_keys=("speech", "label"),
+        description=__doc__,
+    )
+
+
 EMBEDDED = {"digits": MmgenDigits, "moving_digits": MmgenMovingDigits, "photo_clips": MmgenPhotoClips,
             "photos": MmgenPhotos, "faces": MmgenFaces, "photo_videos": MmgenPhotoVideos,
-            "photo_styles": MmgenPhotoStyles, "video_styles": MmgenVideoStyles}
+            "photo_styles": MmgenPhotoStyles, "video_styles": MmgenVideoStyles, "any_digits": MmgenAnyDigits}

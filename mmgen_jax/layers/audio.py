@@ -29,6 +29,57 @@ def stft(x, n_fft=256, hop=128):
   return jnp.fft.rfft(x[..., index] * hann_window(n_fft), axis=-1)
 
 
+def istft(spectrum, num_samples, n_fft=256, hop=128):
+  """Real signals float32 [..., num_samples] from a complex STFT [..., frames, n_fft // 2 + 1] of `stft`'s
+  convention: the least-squares overlap-add (each frame's inverse FFT windowed again, summed, divided by the summed
+  squared window), the padding cropped. istft(stft(x)) == x up to rounding."""
+  frames = spectrum.shape[-2]
+  window = hann_window(n_fft)
+  pieces = jnp.fft.irfft(spectrum, n_fft, axis=-1) * window  # [..., frames, n_fft]
+  total = n_fft + (frames - 1) * hop
+  index = (np.arange(frames)[:, None] * hop + np.arange(n_fft)[None, :]).reshape(-1)
+  lead = spectrum.shape[:-2]
+  signal = jnp.zeros(lead + (total,), pieces.dtype).at[..., index].add(pieces.reshape(lead + (-1,)))
+  norm = np.zeros(total, np.float32)
+  np.add.at(norm, index, np.tile(window ** 2, frames))
+  start = n_fft // 2
+  return (signal / np.maximum(norm, 1e-8))[..., start:start + num_samples]
+
+
+def griffin_lim(magnitude, num_samples, n_fft=256, hop=128, iterations=64, momentum=0.99, seed=0):
+  """A waveform float32 [..., num_samples] whose STFT magnitude approaches `magnitude` [..., frames, n_fft//2 + 1]:
+  Griffin & Lim's alternating projections from a fixed random phase, with Perraudin et al.'s momentum ("fast
+  Griffin-Lim", 2013; momentum=0 is the original). Jittable: a `lax.fori_loop` of `iterations` STFT pairs."""
+  import jax
+
+  phase = np.exp(2j * np.pi * np.random.default_rng(seed).uniform(size=magnitude.shape[-2:])).astype(np.complex64)
+  projected = (magnitude * phase).astype(jnp.complex64)
+
+  def body(_, carry):
+    projected, previous = carry
+    rebuilt = stft(istft(projected, num_samples, n_fft, hop), n_fft, hop)
+    accelerated = rebuilt + momentum * (rebuilt - previous)
+    return magnitude * jnp.exp(1j * jnp.angle(accelerated)), rebuilt
+
+  projected, _ = jax.lax.fori_loop(0, iterations, body, (projected, projected))
+  return istft(projected, num_samples, n_fft, hop)
+
+
+def mel_to_magnitude(log_mel, sample_rate, n_fft=256, n_mels=64, fmin=0.0, fmax=None, eps=1e-6):
+  """STFT magnitudes [..., frames, n_fft // 2 + 1] from `log_mel_spectrogram` frames [..., frames, n_mels]: the
+  filterbank's pseudo-inverse applied to the mel power, negative powers clipped to 0, square-rooted."""
+  bank = mel_filterbank(n_fft, sample_rate, n_mels, fmin, fmax)
+  power = (jnp.exp(log_mel) - eps) @ np.linalg.pinv(bank).astype(np.float32)
+  return jnp.sqrt(jnp.maximum(power, 0.0))
+
+
+def spectral_convergence(waveform, magnitude, n_fft=256, hop=128):
+  """|| |STFT(waveform)| - magnitude ||_F / || magnitude ||_F per signal [...]: how well a phase reconstruction
+  meets the target magnitudes (0 is exact)."""
+  error = jnp.abs(stft(waveform, n_fft, hop)) - magnitude
+  return jnp.sqrt(jnp.sum(error ** 2, (-2, -1)) / jnp.sum(magnitude ** 2, (-2, -1)))
+
+
 def hz_to_mel(f):
   return 2595.0 * np.log10(1.0 + np.asarray(f, np.float64) / 700.0)
 

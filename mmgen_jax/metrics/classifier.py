@@ -48,8 +48,14 @@ def cache_dir():
   return os.environ.get("MMGEN_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "mmgen_jax"))
 
 
-def _flatten(params):
+def flatten_params(params):
+  """{key path string: numpy array}: a params pytree as .npz entries (no pickle)."""
   return {jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_leaves_with_path(params)}
+
+
+def unflatten_params(flat, template):
+  """The pytree of `template` (arrays or ShapeDtypeStructs) filled from `flatten_params`' entries."""
+  return jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
 
 
 def random_shift(rng, images):
@@ -120,7 +126,7 @@ def trained_path(name, progress=True):
     if not (os.path.exists(path + ".npz") and os.path.exists(path + ".json")):
       params, accuracy = _train(name, progress)
       with atomic_write(path + ".npz", "wb") as f:
-        np.savez(f, **_flatten(params))
+        np.savez(f, **flatten_params(params))
       write_json(path + ".json", {"test_accuracy": accuracy, "dataset": dataset, "version": VERSION})
   return path
 
@@ -140,7 +146,7 @@ class FeatureExtractor:
       path = trained_path(name, progress)
     with np.load(path + ".npz", allow_pickle=False) as f:
       flat = dict(f)
-    params = jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
+    params = unflatten_params(flat, template)
     with open(path + ".json") as f:
       self.test_accuracy = json.load(f)["test_accuracy"]
     self.name, self.params = name, params

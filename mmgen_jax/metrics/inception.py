@@ -168,4 +168,5 @@ def load_fid_inception(path=None):
   if missing:
     raise UserError(f"{path} is not a converted FID Inception file ({len(missing)} arrays missing, e.g. "
                     f"{missing[0]}): reconvert it with mmgen_jax.metrics.inception_convert")
-  return jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
+  from mmgen_jax.metrics.classifier import unflatten_params
+  return unflatten_params(flat, template)

@@ -30,6 +30,7 @@ from mmgen_jax.errors import UserError
 from mmgen_jax.files import atomic_write
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.locks import file_lock
+from mmgen_jax.metrics.classifier import cache_dir, flatten_params, unflatten_params
 
 RECIPES = ("patches", "autoencoder", "random")
 VERSION = 1
@@ -127,24 +128,19 @@ def _random_params():
     return FeatureNet().init(jax.random.PRNGKey(0), jnp.zeros((1, PATCH, PATCH, 3)))["params"]
 
 
-def _flatten(params):
-  return {jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_leaves_with_path(params)}
-
-
 def shipped_path(recipe):
   return os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", f"loss-net-{recipe}-v{VERSION}")
 
 
 def cached_path(recipe, progress=True):
   """The machine's cached weights of `recipe` (trained first if absent), without the .npz suffix."""
-  from mmgen_jax.metrics.classifier import cache_dir
 
   path = os.path.join(cache_dir(), "loss_networks", f"loss-net-{recipe}-v{VERSION}")
   with file_lock(path + ".lock"):  # One process trains; the others wait and load its cache.
     if not os.path.exists(path + ".npz"):
       params = train(recipe, progress=progress)
       with atomic_write(path + ".npz", "wb") as f:
-        np.savez(f, **_flatten(params))
+        np.savez(f, **flatten_params(params))
       write_json(path + ".json", {"recipe": recipe, "version": VERSION, "steps": STEPS})
   return path
 
@@ -162,7 +158,7 @@ def load(recipe, progress=True):
       path = cached_path(recipe, progress)
   with np.load(path + ".npz", allow_pickle=False) as f:
     flat = dict(f)
-  return jax.tree_util.tree_map_with_path(lambda k, _: jnp.asarray(flat[jax.tree_util.keystr(k)]), template)
+  return unflatten_params(flat, template)
 
 
 if __name__ == "__main__":

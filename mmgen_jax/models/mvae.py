@@ -28,6 +28,7 @@ from mmgen_jax.data import dtmf, eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import likelihoods
 from mmgen_jax.layers.audio import AudioEncoder, additive_synthesis, num_frames, standardized_log_mel
+from mmgen_jax.layers.experts import product_of_experts
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
@@ -40,20 +41,6 @@ MODALITIES = ("image", "text", "audio")
 # The batch key each modality's expert reads.
 INPUT_KEY = {"image": "image", "text": "caption_ids", "audio": "audio"}
 N_FFT, HOP, N_MELS = 256, 128, 64
-
-
-def product_of_experts(experts, present):
-  """Gaussian product of the prior N(0, I) and the present experts: ([B, L], [B, L]) (mean, logvar).
-
-  experts: {name: (mean [B, L], logvar [B, L])}; present: {name: bool [B]} (absent experts drop out).
-  """
-  precision = 1.0
-  weighted = 0.0
-  for name, (mean, logvar) in experts.items():
-    p = jnp.exp(-logvar) * present[name].astype(mean.dtype)[:, None]
-    precision = precision + p
-    weighted = weighted + p * mean
-  return weighted / precision, -jnp.log(precision)
 
 
 class MultimodalVAE(nn.Module):

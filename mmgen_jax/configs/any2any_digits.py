@@ -1,0 +1,30 @@
+"""Any-to-any generation on `any_digits`: each real digit as an image, a caption, a spoken clip (eSpeak NG voices,
+test voices never heard in training) and a moving-digit video share one latent (product of experts); any subset
+of them infers it, and all four are decoded from it (speech through Griffin-Lim).
+
+  mmgen-jax train any2any_digits --workdir workdirs/any2any_digits
+  python -c "import numpy as np; np.savez('c.npz', text=np.array(['a handwritten seven', 'the digit 3']))"
+  mmgen-jax sample --workdir workdirs/any2any_digits --num 2 --cond c.npz --export out/   # PNG, GIF, WAV, TXT
+  python benchmarks/any_to_any.py --workdir workdirs/any2any_digits
+"""
+from mmgen_jax.configs._base import shrink_for_smoke, zoo_config
+
+
+def get_config(smoke=False):
+  config = zoo_config(
+      "any2any", "any-to-any VAE (image + caption + speech + video, product of experts) on the real digits",
+      data=dict(source="any_digits", image_size=32, channels=1, batch_size=32),
+      # weights: the log-likelihood weight of each modality, in model.modalities' order (a caption has ~8 tokens
+      # against 1,024 pixels, 4,096 video pixels and 8,064 log-mel values).
+      model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
+                 text_dim=64, max_len=12, memory_tokens=4, video_frames=4, weights=[1.0, 50.0, 0.5, 0.5],
+                 beta=1.0, prior_components=20, griffin_lim_iterations=32),
+      optim=dict(lr=1e-3, grad_clip=10.0),
+      ema=dict(decay=0.999, start_step=500),
+      train=dict(steps=2500, sample_every=1250, ckpt_every=1250, best_metric="coherence", best_mode="max",
+                 eval_every=1250, eval_num=1000, num_grid=20),
+  )
+  if smoke:  # Two memory tokens: with one, attention over them is moot.
+    shrink_for_smoke(config, batch_size=8, num_grid=4, latent_dim=4, widths=[4, 8, 8], text_dim=16, memory_tokens=2,
+                     prior_components=3, griffin_lim_iterations=2)
+  return config

@@ -1,0 +1,419 @@
+"""Any-to-any generation over N modalities with one multimodal VAE: any subset of image, caption, speech, video (and
+DTMF tones) infers a shared latent, and every modality is decoded from it. Config: `any2any_digits`.
+
+Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable expert q_m(z | x_m) and decoder p(x_m | z)):
+- `image`  uint8 [R, R, 1]: CNN expert; Bernoulli decoder on dynamically binarised pixels (as `vae`).
+- `text`   caption ids: transformer expert (`layers/text.py`); transformer decoder reading z as memory tokens.
+- `speech` float32 [16000] at 16 kHz: log-mel CNN expert (`layers/audio.AudioEncoder`); a 1-D convolutional
+  decoder predicts the log-mel spectrogram (relative to the clip's peak, SPEECH_RANGE nats deep) under a unit
+  Gaussian, and fast Griffin-Lim (`layers/audio.griffin_lim`) makes the waveform.
+- `video`  uint8 [T, R, R, 1]: the frames as channels of a CNN expert; a CNN decoder gives all T frames' Bernoulli
+  logits at once (motion is a difference between channels).
+- `dtmf`   float32 [4000] at 8 kHz: the `digits` keypad tones (the toy audio of `mvae`), kept as an option.
+
+Posterior of a subset S: the **product of experts** of S's experts and the prior expert N(0, I) (Wu & Goodman
+2018; one set of encoders serves all 2^N subsets). Objective: the ELBO of the joint subset plus those of every
+single modality, each reconstructing **all** modalities (MoPoE's subset terms, Sutter et al. 2021), so that one
+modality alone places z where every decoder draws its digit. `model.weights` balance the modalities' likelihoods.
+
+The prior: `model.prior_components` = 0 is N(0, I); K > 0 is a learnt mixture of K diagonal Gaussians, trained
+with the rest (the KL term is then the one-sample estimate log q(z|x) - log p(z)). Joint samples from N(0, I) fall
+between the digit clusters the subset terms carve (mvae's 19% three-way coherence); a mixture puts prior mass
+where posteriors are: `benchmarks/any_to_any.py` measures both.
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from mmgen_jax.conditions import check_condition, tile
+from mmgen_jax.data import dtmf, eval_arrays, speech
+from mmgen_jax.errors import UserError
+from mmgen_jax.layers import likelihoods
+from mmgen_jax.layers.experts import diagonal_log_prob, prior_log_prob, product_of_experts, sample_prior
+from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_lim, log_mel_spectrogram,
+                                    mel_to_magnitude, num_frames, standardized_log_mel)
+from mmgen_jax.layers.fusion import pool
+from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
+from mmgen_jax.layers.text_decoder import TextDecoder, search
+from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
+from mmgen_jax.state import TrainState
+from mmgen_jax.train.optim import make_optimizer
+
+MODALITIES = ("image", "text", "speech", "video", "dtmf")
+# The batch key each modality's expert reads (and the sampler's condition keyword).
+INPUT_KEY = {"image": "image", "text": "caption_ids", "speech": "speech", "video": "video", "dtmf": "dtmf"}
+SPEECH_FFT, SPEECH_HOP, SPEECH_MELS = 512, 128, 64
+SPEECH_RANGE, SPEECH_SCALE = 12.0, 3.0  # 12 nats (52 dB) below the clip's peak, divided by 3: targets in [-4, 0].
+DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
+
+
+class SpeechDecoder(nn.Module):
+  """z [N, L] -> scaled log-mel [N, frames, mels]: Dense to 16 time steps, three x2 upsamplings (repeat + 5-tap
+  convolution), a per-frame projection to the mel bins, cut to `frames`."""
+  frames: int
+  mels: int = SPEECH_MELS
+  width: int = 64
+
+  @nn.compact
+  def __call__(self, z):
+    x = nn.gelu(nn.Dense(16 * self.width)(z)).reshape(z.shape[0], 16, self.width)
+    for _ in range(3):
+      x = jnp.repeat(x, 2, axis=1)
+      x = nn.gelu(nn.LayerNorm()(nn.Conv(self.width, (5,))(x)))
+    return nn.Dense(self.mels)(x)[:, :self.frames]
+
+
+class AnyToAnyVAE(nn.Module):
+  """Experts, decoders and the prior of the configured modalities; see the methods."""
+  modalities: tuple
+  vocab_size: int
+  latent_dim: int = 32
+  widths: tuple = (16, 32, 64)
+  text_dim: int = 64
+  max_len: int = 12
+  memory_tokens: int = 4
+  resolution: int = 32
+  video_frames: int = 4
+  prior_components: int = 0
+
+  def setup(self):
+    start = bottleneck_size(self.resolution, len(self.widths))
+    cells = start * start
+    has = set(self.modalities)
+    self.posterior = {m: nn.Dense(2 * self.latent_dim, name=f"{m}_posterior") for m in self.modalities}
+    if "image" in has:
+      self.image_encoder = ConvEncoder(self.widths, self.widths[-1], max_cells=cells)
+      self.image_decoder = ConvDecoder(tuple(reversed(self.widths)), 1, start=start)
+    if "video" in has:
+      self.video_encoder = ConvEncoder(self.widths, self.widths[-1], max_cells=cells)
+      self.video_decoder = ConvDecoder(tuple(reversed(self.widths)), self.video_frames, start=start)
+    if "text" in has:
+      self.text_encoder = TextEncoder(self.vocab_size, self.text_dim, max_len=self.max_len + 1)
+      self.text_memory = nn.Dense(self.memory_tokens * self.text_dim)
+      self.text_decoder = TextDecoder(self.vocab_size, self.text_dim, depth=2, num_heads=4, max_len=self.max_len)
+    if "speech" in has:
+      self.speech_encoder = AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS,
+                                         dim=self.text_dim)
+      self.speech_decoder = SpeechDecoder(num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP))
+    if "dtmf" in has:
+      self.dtmf_encoder = AudioEncoder(dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS, dim=self.text_dim)
+      self.dtmf_hidden = nn.Dense(256)
+      self.dtmf_out = nn.Dense(num_frames(dtmf.CLIP_SAMPLES, DTMF_FFT, DTMF_HOP) * DTMF_MELS)
+    if self.prior_components:
+      k, l = self.prior_components, self.latent_dim
+      self.prior_means = self.param("prior_means", nn.initializers.normal(1.0), (k, l))
+      self.prior_logvars = self.param("prior_logvars", nn.initializers.zeros, (k, l))
+      self.prior_logits = self.param("prior_logits", nn.initializers.zeros, (k,))
+
+  def experts(self, inputs):
+    """{modality: (mean, logvar) [B, L]} for the modalities whose INPUT_KEY is in inputs (image, video float in
+    [-1, 1]: [B, R, R, 1], [B, T, R, R, 1]; caption_ids int [B, max_len + 1]; speech, dtmf float32 waveforms)."""
+    out = {}
+    for m in self.modalities:
+      if INPUT_KEY[m] not in inputs:
+        continue
+      x = inputs[INPUT_KEY[m]]
+      if m == "image":
+        h = self.image_encoder(x)[0].reshape(x.shape[0], -1)
+      elif m == "video":  # Frames become channels: [B, T, R, R, 1] -> [B, R, R, T].
+        h = self.video_encoder(jnp.moveaxis(x[..., 0], 1, -1))[0].reshape(x.shape[0], -1)
+      elif m == "text":
+        h = pool(*self.text_encoder(x))
+      elif m == "speech":
+        h = pool(*self.speech_encoder(x))
+      else:
+        h = pool(*self.dtmf_encoder(x))
+      mean, logvar = jnp.split(self.posterior[m](h), 2, axis=-1)
+      out[m] = (mean, jnp.clip(logvar, -12.0, 8.0))
+    return out
+
+  def decode_image(self, z):
+    """z [N, L] -> Bernoulli logits [N, R, R, 1]."""
+    return self.image_decoder(z)
+
+  def decode_video(self, z):
+    """z [N, L] -> Bernoulli logits [N, T, R, R, 1]."""
+    return jnp.moveaxis(self.video_decoder(z), -1, 1)[..., None]
+
+  def decode_speech(self, z):
+    """z [N, L] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`)."""
+    return self.speech_decoder(z)
+
+  def decode_dtmf(self, z):
+    """z [N, L] -> standardised log-mel [N, frames, DTMF_MELS]."""
+    frames = num_frames(dtmf.CLIP_SAMPLES, DTMF_FFT, DTMF_HOP)
+    return self.dtmf_out(nn.gelu(self.dtmf_hidden(z))).reshape(z.shape[0], frames, DTMF_MELS)
+
+  def text_memory_kvs(self, z):
+    """z [N, L] -> the text decoder's cross-attention keys/values of z's memory tokens."""
+    memory = self.text_memory(z).reshape(z.shape[0], self.memory_tokens, self.text_dim)
+    return self.text_decoder.memory_kv(memory)
+
+  def text_logits(self, z, ids):
+    """Teacher forcing: z [N, L], ids [N, max_len] (BOS first) -> next-token logits [N, max_len, vocab]."""
+    return self.text_decoder(ids, self.text_memory_kvs(z))
+
+  def text_step(self, tokens, index, cache, memory_kvs):
+    return self.text_decoder.decode_step(tokens, index, cache, memory_kvs)
+
+  def prior(self):
+    """(log weights [K], means [K, L], logvars [K, L]) of the mixture prior (K = 1, N(0, I) without components)."""
+    if not self.prior_components:
+      zeros = jnp.zeros((1, self.latent_dim))
+      return jnp.zeros(1), zeros, zeros
+    return jax.nn.log_softmax(self.prior_logits), self.prior_means, jnp.clip(self.prior_logvars, -8.0, 4.0)
+
+  def __call__(self, inputs):
+    """For initialisation: every parameter is touched."""
+    experts = self.experts(inputs)
+    z = jnp.mean(jnp.stack([mean for mean, _ in experts.values()]), 0)
+    out = [self.prior()]
+    for m in self.modalities:
+      if m == "text":
+        out.append(self.text_logits(z, inputs["caption_ids"][:, :-1]))
+      else:
+        out.append(getattr(self, f"decode_{m}")(z))
+    return out
+
+
+# --- host side -------------------------------------------------------------------------------------------------------
+
+def _modalities(config):
+  modalities = tuple(config.model.modalities)
+  unknown = [m for m in modalities if m not in MODALITIES]
+  if unknown or len(modalities) < 2:
+    raise UserError(f"model.modalities={list(modalities)}: choose two or more of {', '.join(MODALITIES)}")
+  return modalities
+
+
+def tokenizer(config):
+  return Tokenizer(config.model.vocab)
+
+
+def text_decoder(config):
+  """The caption decoder, unbound: its fields size the decoding cache."""
+  return TextDecoder(tokenizer(config).size, config.model.text_dim, 2, 4, config.model.max_len)
+
+
+def make_model(config):
+  m, d = config.model, config.data
+  return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
+                     m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components)
+
+
+def input_features(config):
+  """The dataset features of the configured modalities (text as `text` strings, tokenised by `encode_inputs`)."""
+  return tuple("text" if m == "text" else INPUT_KEY[m] for m in _modalities(config))
+
+
+def prepare_config(config, source):
+  """Builds the caption vocabulary from the training split when `text` is a modality; saved with the checkpoint."""
+  if "text" in _modalities(config) and not config.model.vocab:
+    config.model.vocab = fit_vocab(source, "the any-to-any VAE", features=input_features(config))
+  return config
+
+
+def encode_inputs(config, arrays):
+  """`text` (str [N]) -> `caption_ids` (int32 [N, max_len + 1]: BOS, words, EOS, padding)."""
+  return tokenize_text(arrays, "caption_ids", tokenizer(config), config.model.max_len + 1, bos=True, eos=True)
+
+
+def decode_outputs(config, out):
+  """Adds `text` (str [N]) decoded from the sampler's `text_ids`."""
+  if "text_ids" not in out:
+    return out
+  return {**out, "text": np.asarray(tokenizer(config).decode(np.asarray(out["text_ids"])))}
+
+
+def _dummy_inputs(config, n=1):
+  d, m = config.data, config.model
+  shapes = {"image": ((n, d.image_size, d.image_size, 1), jnp.float32),
+            "caption_ids": ((n, m.max_len + 1), jnp.int32),
+            "speech": ((n, speech.CLIP_SAMPLES), jnp.float32),
+            "video": ((n, m.video_frames, d.image_size, d.image_size, 1), jnp.float32),
+            "dtmf": ((n, dtmf.CLIP_SAMPLES), jnp.float32)}
+  return {INPUT_KEY[k]: jnp.zeros(*shapes[INPUT_KEY[k]]) for k in _modalities(config)}
+
+
+def init_state(config, rng):
+  if config.data.channels != 1:
+    raise UserError(f"the any-to-any VAE models grey images (data.channels=1), got {config.data.channels}")
+  init_rng, state_rng = jax.random.split(rng)
+  variables = make_model(config).init(init_rng, _dummy_inputs(config))
+  return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config.optim, config.optim.lr),
+                           ema=config.ema)
+
+
+def _model_inputs(batch):
+  """The experts' inputs from a batch: uint8 pixels to [-1, 1], the rest as float32 / int32."""
+  out = {}
+  for key in ("image", "video"):
+    if key in batch:
+      out[key] = to_float(batch[key])
+  for key in ("speech", "dtmf"):
+    if key in batch:
+      out[key] = jnp.asarray(batch[key], jnp.float32)
+  if "caption_ids" in batch:
+    out["caption_ids"] = jnp.asarray(batch["caption_ids"], jnp.int32)
+  return out
+
+
+def speech_target(waves):
+  """The speech decoder's target from waveforms [..., 16000]: the log-mel relative to the clip's peak, floored
+  SPEECH_RANGE nats down, divided by SPEECH_SCALE: [..., frames, mels] in [-4, 0]."""
+  log_mel = log_mel_spectrogram(waves, speech.SAMPLE_RATE, SPEECH_FFT, SPEECH_HOP, SPEECH_MELS)
+  relative = log_mel - log_mel.max(axis=(-2, -1), keepdims=True)
+  return jnp.maximum(relative, -SPEECH_RANGE) / SPEECH_SCALE
+
+
+def speech_waveform(scaled_log_mel, iterations=32):
+  """float32 [N, 16000] (peak 0.9) from the speech decoder's scaled log-mel: mel pseudo-inverse, fast Griffin-Lim."""
+  magnitude = mel_to_magnitude(scaled_log_mel * SPEECH_SCALE, speech.SAMPLE_RATE, SPEECH_FFT, SPEECH_MELS)
+  wave = griffin_lim(magnitude, speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP, iterations)
+  return 0.9 * wave / (jnp.max(jnp.abs(wave), axis=-1, keepdims=True) + 1e-6)
+
+
+def log_likelihoods(config, model, variables, z, batch, binarised):
+  """{modality: log p(x_m | z) [N]} for z [N, L] and the batch's targets (tiled to N); `binarised` holds the
+  Bernoulli targets of image and video."""
+  n, b = z.shape[0], next(iter(batch.values())).shape[0]
+  rep = lambda x: jnp.tile(x, (n // b,) + (1,) * (x.ndim - 1))  # noqa: E731
+  apply = lambda method, *args: model.apply(variables, *args, method=method)  # noqa: E731
+  out = {}
+  for m in _modalities(config):
+    if m in ("image", "video"):
+      logits = apply(getattr(AnyToAnyVAE, f"decode_{m}"), z)
+      log_p = likelihoods.bernoulli_log_prob(logits, rep(binarised[m]))
+    elif m == "text":
+      ids = rep(batch["caption_ids"])
+      logits = apply(AnyToAnyVAE.text_logits, z, ids[:, :-1])
+      targets = ids[:, 1:]
+      log_p = -optax.softmax_cross_entropy_with_integer_labels(logits, targets) * (targets != PAD)
+    elif m == "speech":
+      log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_speech, z), 0.0,
+                                            rep(speech_target(batch["speech"])))
+    else:
+      target = standardized_log_mel(batch["dtmf"], dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS)
+      log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_dtmf, z), 0.0, rep(target))
+    out[m] = jnp.sum(log_p.reshape(n, -1), axis=1)
+  return out
+
+
+def train_step(config, state, batch, rng):
+  """One Adam step on the sum over the joint and the single-modality subsets S of
+  ELBO(S) = E_q_S[sum_m w_m log p(x_m | z)] - beta KL(q_S || p)."""
+  m = config.model
+  modalities = _modalities(config)
+  model = make_model(config)
+  bin_rng, z_rng = jax.random.split(rng)
+  inputs = _model_inputs(batch)
+  b = next(iter(batch.values())).shape[0]
+  binarised = {}
+  for k, key in ((0, "image"), (1, "video")):
+    if key in modalities:
+      pixels = batch[key].astype(jnp.float32) / 255.0
+      binarised[key] = jax.random.bernoulli(jax.random.fold_in(bin_rng, k), pixels).astype(jnp.float32)
+  weights = dict(zip(modalities, m.weights))
+  subsets = (modalities,) + tuple((k,) for k in modalities)
+
+  def loss_fn(params):
+    variables = {"params": params}
+    experts = model.apply(variables, inputs, method=AnyToAnyVAE.experts)
+    posteriors = [product_of_experts(experts, {k: jnp.full(b, k in s) for k in modalities}) for s in subsets]
+    mean = jnp.concatenate([p[0] for p in posteriors])  # [len(subsets) * B, L]
+    logvar = jnp.concatenate([p[1] for p in posteriors])
+    z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mean.shape)
+    log_p = log_likelihoods(config, model, variables, z, batch, binarised)
+    if m.prior_components:  # One-sample estimate: the mixture has no closed-form KL.
+      prior = model.apply(variables, method=AnyToAnyVAE.prior)
+      kl = diagonal_log_prob(z, mean, logvar) - prior_log_prob(prior, z)
+    else:
+      kl = likelihoods.gaussian_kl(mean, logvar)
+    elbo = sum(weights[k] * log_p[k] for k in modalities) - m.beta * kl
+    loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
+    metrics = {"kl": jnp.mean(kl)}
+    for k in modalities:  # The joint posterior's reconstruction and the cross-modal ones, per target modality.
+      per_subset = -jnp.mean(log_p[k].reshape(len(subsets), b), axis=1)
+      metrics[f"nll_{k}_joint"] = per_subset[0]
+      metrics[f"nll_{k}_cross"] = jnp.mean(jnp.asarray([per_subset[1 + i] for i, s in enumerate(subsets[1:])
+                                                        if k not in s]))
+    return loss, metrics
+
+  (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  return state.apply_gradients(grads, state.model_state), {"loss": loss, **metrics}
+
+
+def _check_inputs(config, given):
+  d, m = config.data, config.model
+  r = d.image_size
+  expected = {"image": ((r, r, 1), "uint8", ""),
+              "caption_ids": ((m.max_len + 1,), "int32", "token ids; pass `text` strings to have them made"),
+              "speech": ((speech.CLIP_SAMPLES,), "float32", "1 s clips at 16 kHz"),
+              "video": ((m.video_frames, r, r, 1), "uint8", f"{m.video_frames}-frame clips"),
+              "dtmf": ((dtmf.CLIP_SAMPLES,), "float32", "0.5 s keypad tones at 8 kHz")}
+  keys = {INPUT_KEY[k] for k in _modalities(config)}
+  for k in given:
+    if k not in keys:
+      raise UserError(f"condition {k!r} is not a modality of this model (model.modalities="
+                      f"{list(_modalities(config))}): pass some of {', '.join(sorted(keys))}")
+  return {k: check_condition(k, v, expected[k][0], dtype=expected[k][1], note=expected[k][2])
+          for k, v in given.items()}
+
+
+def generate(config, variables, z):
+  """Every modality decoded from z [N, L]: 'images' uint8 [N, R, R, 1] and 'video' uint8 [N, T, R, R, 1]
+  (Bernoulli means), 'text_ids' int32 [N, max_len] (greedy), 'speech' float32 [N, 16000] (Griffin-Lim of
+  'speech_log_mel' [N, frames, mels]), 'dtmf' float32 [N, 4000] (additive synthesis of 'dtmf_log_mel')."""
+  model = make_model(config)
+  apply = lambda method, *args: model.apply(variables, *args, method=method)  # noqa: E731
+  out = {}
+  modalities = _modalities(config)
+  if "image" in modalities:
+    out["images"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_image, z)))
+  if "video" in modalities:
+    out["video"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_video, z)))
+  if "text" in modalities:
+    step = lambda *args: apply(AnyToAnyVAE.text_step, *args)  # noqa: E731
+    out["text_ids"] = search(text_decoder(config), step, apply(AnyToAnyVAE.text_memory_kvs, z))
+  if "speech" in modalities:
+    out["speech_log_mel"] = apply(AnyToAnyVAE.decode_speech, z)
+    out["speech"] = speech_waveform(out["speech_log_mel"], config.model.griffin_lim_iterations)
+  if "dtmf" in modalities:
+    out["dtmf_log_mel"] = apply(AnyToAnyVAE.decode_dtmf, z)
+    out["dtmf"] = additive_synthesis(out["dtmf_log_mel"], dtmf.SAMPLE_RATE, dtmf.CLIP_SAMPLES, DTMF_HOP)
+  return out
+
+
+def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None, video=None, dtmf=None):
+  """Every modality (see `generate`) for n latents drawn from the product of the given modalities' experts, each
+  condition tiled to n (none given: the prior). Conditions: image uint8 [k, R, R, 1], caption_ids int32
+  [k, max_len + 1] (`Sampler.sample(text=[...])` tokenises), speech float32 [k, 16000] at 16 kHz, video uint8
+  [k, T, R, R, 1], dtmf float32 [k, 4000] at 8 kHz."""
+  given = {k: v for k, v in (("image", image), ("caption_ids", caption_ids), ("speech", speech),
+                             ("video", video), ("dtmf", dtmf)) if v is not None}
+  return sample_given(config, variables, rng, n, given)
+
+
+def sample_given(config, variables, rng, n, given, mean=False):
+  """`sample` for the conditions in the dict `given`; `mean` (static) decodes the posterior mean instead of a draw."""
+  model = make_model(config)
+  if not given:
+    z = sample_prior(model.apply(variables, method=AnyToAnyVAE.prior), rng, n)
+  else:
+    given = {k: tile(v, n) for k, v in _check_inputs(config, given).items()}
+    experts = model.apply(variables, _model_inputs(given), method=AnyToAnyVAE.experts)
+    mu, logvar = product_of_experts(experts, {k: jnp.ones(n, bool) for k in experts})
+    z = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mu.shape)
+  return generate(config, variables, z)
+
+
+def evaluate(config, state, num=None, seed=0):
+  """Cross-modal accuracy for every (given -> generated) pair of modalities on the eval split, joint coherence of
+  prior samples and their mean (`coherence`): see `metrics/any_to_any.py`."""
+  from mmgen_jax.metrics.any_to_any import coherence_report
+
+  return coherence_report(config, state.ema_variables(), sample_given, encode_inputs, decode_outputs,
+                          eval_arrays(config), INPUT_KEY, _modalities(config), num, seed)

@@ -1,0 +1,149 @@
+"""Any-to-any generation: eSpeak speech split by voice, phase reconstruction against scipy, the judges of generated
+video and speech, every modality exported as a file people open, and the family's condition checks."""
+import os
+import sys
+import wave
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmgen_jax.config import get_config
+from mmgen_jax.data import speech, split_arrays
+from mmgen_jax.errors import UserError
+from mmgen_jax.export import export_samples
+from mmgen_jax.layers import audio
+from mmgen_jax.metrics import any_to_any
+from mmgen_jax.models import any2any
+
+
+def test_voices_split_train_and_test_and_clips_are_reproducible():
+  train, test = speech.split_voices("train"), speech.split_voices("test")
+  assert not set(train) & set(test) and len(test) >= 15 and len(train) >= 4 * len(test) - 5
+  assert set(train) | set(test) == set(speech.espeak().variants())
+  a = speech.spoken_digit(7, test[0], np.random.default_rng(5))
+  b = speech.spoken_digit(7, test[0], np.random.default_rng(5))
+  assert a.shape == (speech.CLIP_SAMPLES,) and a.dtype == np.float32
+  assert speech.PEAK[0] - 1e-6 <= np.abs(a).max() <= speech.PEAK[1] + 1e-6
+  # Our draws are reproducible; eSpeak's own flutter and breath noise are not (see speech.py): the same sound, not
+  # the same samples. Another digit with the same draws is another sound.
+  mel = lambda x: np.asarray(audio.log_mel_spectrogram(jnp.asarray(x), 16000, 512, 160, 40)).ravel()  # noqa: E731
+  assert np.corrcoef(mel(a), mel(b))[0, 1] > 0.95
+  assert np.corrcoef(mel(a), mel(speech.spoken_digit(3, test[0], np.random.default_rng(5))))[0, 1] < 0.9
+  held_out = split_arrays("any_digits", "test")
+  assert set(held_out["voice"]) <= set(test)
+
+
+def test_a_missing_espeak_library_is_one_user_error(monkeypatch):
+  monkeypatch.setitem(sys.modules, "espeakng_loader", None)  # import espeakng_loader -> ImportError.
+  speech.espeak.cache_clear()
+  try:
+    with pytest.raises(UserError, match="pip install espeakng-loader"):
+      speech.espeak()
+  finally:
+    monkeypatch.undo()
+    speech.espeak.cache_clear()
+
+
+def test_istft_matches_scipy_and_griffin_lim_recovers_a_phase():
+  from scipy.signal import istft as scipy_istft
+
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(2, 4000)).astype(np.float32)
+  np.testing.assert_allclose(audio.istft(audio.stft(x, 256, 64), 4000, 256, 64), x, atol=1e-4)
+  # An arbitrary (inconsistent) spectrum: the least-squares overlap-add is scipy's.
+  frames = audio.num_frames(4000, 256, 64)
+  spectrum = (rng.normal(size=(frames, 129)) + 1j * rng.normal(size=(frames, 129))).astype(np.complex64)
+  window_sum = audio.hann_window(256).sum()
+  _, reference = scipy_istft(spectrum.T / window_sum, nperseg=256, noverlap=192)
+  np.testing.assert_allclose(audio.istft(spectrum, 4000, 256, 64), reference[:4000], atol=1e-4)
+  # A tone sweep: fast Griffin-Lim meets the magnitudes far better than the random phase it starts from, and better
+  # than the original algorithm in as many iterations.
+  t = np.arange(8000) / 8000
+  chirp = np.sin(2 * np.pi * (200 * t + 300 * t ** 2)).astype(np.float32)[None]
+  magnitude = jnp.abs(audio.stft(chirp, 256, 64))
+  start = audio.istft(magnitude * np.exp(2j * np.pi * rng.uniform(size=magnitude.shape)), 8000, 256, 64)
+  plain = audio.griffin_lim(magnitude, 8000, 256, 64, iterations=24, momentum=0.0)
+  fast = audio.griffin_lim(magnitude, 8000, 256, 64, iterations=24)
+  errors = [float(audio.spectral_convergence(w, magnitude, 256, 64)[0]) for w in (start, plain, fast)]
+  assert errors[2] < errors[1] < errors[0] and errors[2] < 0.5 * errors[0], errors
+
+
+def test_mel_pseudo_inverse_keeps_the_mel_spectrogram():
+  clips = split_arrays("any_digits", "test")["speech"][:4]
+  log_mel = audio.log_mel_spectrogram(clips, 16000, 512, 128, 64)
+  magnitude = audio.mel_to_magnitude(log_mel, 16000, 512, 64)
+  again = jnp.log(magnitude ** 2 @ audio.mel_filterbank(512, 16000, 64) + 1e-6)
+  loud = log_mel > log_mel.max() - 8.0  # Clipping negative powers only touches the quietest bins.
+  assert float(jnp.mean(jnp.abs(again - log_mel)[loud])) < 0.3
+
+
+def test_speech_target_is_relative_to_the_peak():
+  clips = split_arrays("any_digits", "test")["speech"][:3]
+  target = any2any.speech_target(jnp.asarray(clips))
+  assert target.shape[0] == 3 and np.allclose(target.max(axis=(1, 2)), 0.0)
+  assert float(target.min()) >= -any2any.SPEECH_RANGE / any2any.SPEECH_SCALE - 1e-6
+  # Loudness does not change it.
+  np.testing.assert_allclose(any2any.speech_target(jnp.asarray(clips) * 0.25), target, atol=1e-2)
+
+
+def test_video_judge_reads_real_clips_and_rejects_still_or_empty_ones():
+  test = split_arrays("any_digits", "test")
+  video, labels = test["video"][:120], test["label"][:120]
+  assert any_to_any.motion_ok(video).mean() == 1.0
+  still = np.repeat(video[:, :1], video.shape[1], axis=1)
+  assert not any_to_any.motion_ok(still).any()
+  empty = video.copy()
+  empty[:, 2] = 0
+  assert not any_to_any.motion_ok(empty).any()
+  judges = any_to_any.Judges()
+  calls = judges.calls("video", {"video": video})
+  assert np.mean(calls == labels) > 0.9
+  assert (judges.calls("video", {"video": still}) == -1).all()
+  # One pixel's centroid is its position.
+  dot = np.zeros((1, 1, 32, 32, 1), np.uint8)
+  dot[0, 0, 5, 20] = 255
+  np.testing.assert_allclose(any_to_any.centroids(dot)[0, 0], [5, 20])
+
+
+def test_every_modality_is_exported_as_a_file(tmp_path):
+  rng = np.random.default_rng(0)
+  n, frames = 3, 4
+  samples = {"images": rng.integers(0, 255, (n, 32, 32, 1), dtype=np.uint8),
+             "video": rng.integers(0, 255, (n, frames, 32, 32, 1), dtype=np.uint8),
+             "speech": rng.uniform(-1, 1, (n, 16000)).astype(np.float32),
+             "text": np.asarray(["a seven", "the digit 3", "nine"])}
+  export_samples(samples, str(tmp_path / "out"), progress=False)
+  for i in range(n):
+    stem = tmp_path / "out" / f"{i:06d}"
+    with wave.open(str(stem) + ".wav") as f:
+      assert (f.getframerate(), f.getnchannels(), f.getsampwidth(), f.getnframes()) == (16000, 1, 2, 16000)
+      pcm = np.frombuffer(f.readframes(16000), "<i2")
+    np.testing.assert_allclose(pcm / 32767, samples["speech"][i], atol=1 / 32767)
+    with Image.open(str(stem) + ".gif") as gif:
+      assert gif.n_frames == frames
+    assert (stem.with_suffix(".txt")).read_text().strip() == samples["text"][i]
+    assert os.path.exists(str(stem) + ".png")
+
+
+def test_conditions_outside_the_modalities_or_misshapen_are_user_errors():
+  config = get_config("any2any_digits", smoke=True)
+  config.model.vocab = ["a", "seven"]
+  with pytest.raises(UserError, match="not a modality"):
+    any2any._check_inputs(config, {"dtmf": np.zeros((1, 4000), np.float32)})
+  with pytest.raises(UserError, match="speech"):
+    any2any._check_inputs(config, {"speech": np.zeros((1, 8000), np.float32)})
+  config.model.modalities = ["image"]
+  with pytest.raises(UserError, match="two or more"):
+    any2any.input_features(config)
+
+
+def test_mixture_prior_samples_its_components():
+  prior = (jnp.log(jnp.asarray([0.5, 0.5])), jnp.asarray([[-10.0, 0.0], [10.0, 0.0]]), jnp.full((2, 2), -6.0))
+  z = any2any.sample_prior(prior, jax.random.PRNGKey(0), 4000)
+  assert abs(float(jnp.mean(z[:, 0] > 0)) - 0.5) < 0.05 and float(jnp.max(jnp.abs(jnp.abs(z[:, 0]) - 10))) < 0.5
+  # The density of a point at a component's mean: log(0.5) + the component's own log density.
+  expected = np.log(0.5) - 0.5 * 2 * (-6.0 + np.log(2 * np.pi))  # Two dimensions.
+  np.testing.assert_allclose(any2any.prior_log_prob(prior, jnp.asarray([[10.0, 0.0]])), [expected], rtol=1e-5)
