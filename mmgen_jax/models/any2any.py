@@ -11,10 +11,14 @@ Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable exper
   logits at once (motion is a difference between channels).
 - `dtmf`   float32 [4000] at 8 kHz: the `digits` keypad tones (the toy audio of `mvae`), kept as an option.
 
-Posterior of a subset S: the **product of experts** of S's experts and the prior expert N(0, I) (Wu & Goodman
-2018; one set of encoders serves all 2^N subsets). Objective: the ELBO of the joint subset plus those of every
-single modality, each reconstructing **all** modalities (MoPoE's subset terms, Sutter et al. 2021), so that one
-modality alone places z where every decoder draws its digit. `model.weights` balance the modalities' likelihoods.
+Latents: a shared z [L] and, per modality, a private w_m [P] (`model.private_dim`; MMVAE+-style, Palumbo et al.
+2023): what only one modality shows (a clip's motion, a speaker, an onset) lives in w_m, so a caption need not
+predict it and a decoder given z from a caption draws a sharp digit with a drawn motion or voice, not the blur of
+all of them. The posterior of z given a subset S: the **product of experts** of S's experts and the prior expert
+N(0, I) (Wu & Goodman 2018; one set of encoders serves all 2^N subsets). Objective: the ELBO of the joint subset
+plus those of every single modality, each reconstructing **all** modalities (MoPoE's subset terms, Sutter et al.
+2021), so that one modality alone places z where every decoder draws its digit. `model.weights` balance the
+modalities' likelihoods.
 
 The prior: `model.prior_components` = 0 is N(0, I); K > 0 is a learnt mixture of K diagonal Gaussians, trained
 with the rest (the KL term is then the one-sample estimate log q(z|x) - log p(z)). Joint samples from N(0, I) fall
@@ -78,12 +82,15 @@ class AnyToAnyVAE(nn.Module):
   resolution: int = 32
   video_frames: int = 4
   prior_components: int = 0
+  private_dim: int = 0
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
     cells = start * start
     has = set(self.modalities)
-    self.posterior = {m: nn.Dense(2 * self.latent_dim, name=f"{m}_posterior") for m in self.modalities}
+    # Each expert gives (mean, logvar) of the shared latent and of its modality's private latent, concatenated.
+    width = self.latent_dim + self.private_dim
+    self.posterior = {m: nn.Dense(2 * width, name=f"{m}_posterior") for m in self.modalities}
     if "image" in has:
       self.image_encoder = ConvEncoder(self.widths, self.widths[-1], max_cells=cells)
       self.image_decoder = ConvDecoder(tuple(reversed(self.widths)), 1, start=start)
@@ -109,8 +116,9 @@ class AnyToAnyVAE(nn.Module):
       self.prior_logits = self.param("prior_logits", nn.initializers.zeros, (k,))
 
   def experts(self, inputs):
-    """{modality: (mean, logvar) [B, L]} for the modalities whose INPUT_KEY is in inputs (image, video float in
-    [-1, 1]: [B, R, R, 1], [B, T, R, R, 1]; caption_ids int [B, max_len + 1]; speech, dtmf float32 waveforms)."""
+    """{modality: (mean, logvar) [B, L + P]} (shared latent first, then the private one) for the modalities whose
+    INPUT_KEY is in inputs (image, video float in [-1, 1]: [B, R, R, 1], [B, T, R, R, 1]; caption_ids int
+    [B, max_len + 1]; speech, dtmf float32 waveforms)."""
     out = {}
     for m in self.modalities:
       if INPUT_KEY[m] not in inputs:
@@ -130,8 +138,9 @@ class AnyToAnyVAE(nn.Module):
       out[m] = (mean, jnp.clip(logvar, -12.0, 8.0))
     return out
 
+  # Every decoder reads a code [N, L + P]: the shared latent z and the modality's private latent w.
   def decode_image(self, z):
-    """z [N, L] -> Bernoulli logits [N, R, R, 1]."""
+    """code [N, L + P] -> Bernoulli logits [N, R, R, 1]."""
     return self.image_decoder(z)
 
   def decode_video(self, z):
@@ -169,7 +178,7 @@ class AnyToAnyVAE(nn.Module):
   def __call__(self, inputs):
     """For initialisation: every parameter is touched."""
     experts = self.experts(inputs)
-    z = jnp.mean(jnp.stack([mean for mean, _ in experts.values()]), 0)
+    z = jnp.mean(jnp.stack([mean for mean, _ in experts.values()]), 0)  # [B, L + P]
     out = [self.prior()]
     for m in self.modalities:
       if m == "text":
@@ -201,7 +210,11 @@ def text_decoder(config):
 def make_model(config):
   m, d = config.model, config.data
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
-                     m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components)
+                     m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim)
+
+
+# Checkpoints from before private latents were shared-latent models.
+CONFIG_DEFAULTS = {"model.private_dim": 0}
 
 
 def input_features(config):
@@ -276,14 +289,15 @@ def speech_waveform(scaled_log_mel, iterations=32):
   return 0.9 * wave / (jnp.max(jnp.abs(wave), axis=-1, keepdims=True) + 1e-6)
 
 
-def log_likelihoods(config, model, variables, z, batch, binarised):
-  """{modality: log p(x_m | z) [N]} for z [N, L] and the batch's targets (tiled to N); `binarised` holds the
-  Bernoulli targets of image and video."""
-  n, b = z.shape[0], next(iter(batch.values())).shape[0]
+def log_likelihoods(config, model, variables, codes, batch, binarised):
+  """{modality: log p(x_m | z, w_m) [N]} for codes {modality: [z, w_m] [N, L + P]} and the batch's targets (tiled to
+  N); `binarised` holds the Bernoulli targets of image and video."""
+  n, b = next(iter(codes.values())).shape[0], next(iter(batch.values())).shape[0]
   rep = lambda x: jnp.tile(x, (n // b,) + (1,) * (x.ndim - 1))  # noqa: E731
   apply = lambda method, *args: model.apply(variables, *args, method=method)  # noqa: E731
   out = {}
   for m in _modalities(config):
+    z = codes[m]
     if m in ("image", "video"):
       logits = apply(getattr(AnyToAnyVAE, f"decode_{m}"), z)
       log_p = likelihoods.bernoulli_log_prob(logits, rep(binarised[m]))
@@ -302,13 +316,24 @@ def log_likelihoods(config, model, variables, z, batch, binarised):
   return out
 
 
+def split_experts(experts, latent_dim):
+  """Experts' (mean, logvar) [B, L + P] -> ({m: shared (mean, logvar) [B, L]}, {m: private (mean, logvar) [B, P]})."""
+  shared = {k: (mu[:, :latent_dim], lv[:, :latent_dim]) for k, (mu, lv) in experts.items()}
+  private = {k: (mu[:, latent_dim:], lv[:, latent_dim:]) for k, (mu, lv) in experts.items()}
+  return shared, private
+
+
 def train_step(config, state, batch, rng):
   """One Adam step on the sum over the joint and the single-modality subsets S of
-  ELBO(S) = E_q_S[sum_m w_m log p(x_m | z)] - beta KL(q_S || p)."""
+  ELBO(S) = E_q_S(z) q(w | x)[sum_m lambda_m log p(x_m | z, w_m)] - beta KL(q_S(z) || p(z))
+            - beta sum_m KL(q(w_m | x_m) || N(0, I)).
+  Every subset decodes every modality m with m's own private latent w_m drawn from q(w_m | x_m): what no other
+  modality can tell (a clip's motion, a voice, an onset) has a place outside z, so a caption alone need not
+  predict it; the digit, needed by every modality in every subset, is cheapest in z (one code for all)."""
   m = config.model
   modalities = _modalities(config)
   model = make_model(config)
-  bin_rng, z_rng = jax.random.split(rng)
+  bin_rng, z_rng, w_rng = jax.random.split(rng, 3)
   inputs = _model_inputs(batch)
   b = next(iter(batch.values())).shape[0]
   binarised = {}
@@ -321,17 +346,24 @@ def train_step(config, state, batch, rng):
 
   def loss_fn(params):
     variables = {"params": params}
-    experts = model.apply(variables, inputs, method=AnyToAnyVAE.experts)
+    experts, private = split_experts(model.apply(variables, inputs, method=AnyToAnyVAE.experts), m.latent_dim)
     posteriors = [product_of_experts(experts, {k: jnp.full(b, k in s) for k in modalities}) for s in subsets]
     mean = jnp.concatenate([p[0] for p in posteriors])  # [len(subsets) * B, L]
     logvar = jnp.concatenate([p[1] for p in posteriors])
     z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mean.shape)
-    log_p = log_likelihoods(config, model, variables, z, batch, binarised)
+    codes, kl_private = {}, 0.0
+    for i, k in enumerate(modalities):
+      w_mean, w_logvar = private[k]
+      w = w_mean + jnp.exp(0.5 * w_logvar) * jax.random.normal(jax.random.fold_in(w_rng, i), w_mean.shape)
+      codes[k] = jnp.concatenate([z, jnp.tile(w, (len(subsets), 1))], axis=1)
+      kl_private = kl_private + likelihoods.gaussian_kl(w_mean, w_logvar)  # [B]
+    log_p = log_likelihoods(config, model, variables, codes, batch, binarised)
     if m.prior_components:  # One-sample estimate: the mixture has no closed-form KL.
       prior = model.apply(variables, method=AnyToAnyVAE.prior)
       kl = diagonal_log_prob(z, mean, logvar) - prior_log_prob(prior, z)
     else:
       kl = likelihoods.gaussian_kl(mean, logvar)
+    kl = kl + jnp.tile(kl_private, len(subsets))
     elbo = sum(weights[k] * log_p[k] for k in modalities) - m.beta * kl
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
     metrics = {"kl": jnp.mean(kl)}
@@ -363,33 +395,35 @@ def _check_inputs(config, given):
           for k, v in given.items()}
 
 
-def generate(config, variables, z):
-  """Every modality decoded from z [N, L]: 'images' uint8 [N, R, R, 1] and 'video' uint8 [N, T, R, R, 1]
-  (Bernoulli means), 'text_ids' int32 [N, max_len] (greedy), 'speech' float32 [N, 16000] (Griffin-Lim of
-  'speech_log_mel' [N, frames, mels]), 'dtmf' float32 [N, 4000] (additive synthesis of 'dtmf_log_mel')."""
+def generate(config, variables, codes):
+  """Every modality decoded from its code {modality: [z, w_m] [N, L + P]}: 'images' uint8 [N, R, R, 1] and 'video'
+  uint8 [N, T, R, R, 1] (Bernoulli means), 'text_ids' int32 [N, max_len] (greedy), 'speech' float32 [N, 16000]
+  (Griffin-Lim of 'speech_log_mel' [N, frames, mels]), 'dtmf' float32 [N, 4000] (additive synthesis of
+  'dtmf_log_mel')."""
   model = make_model(config)
   apply = lambda method, *args: model.apply(variables, *args, method=method)  # noqa: E731
   out = {}
   modalities = _modalities(config)
   if "image" in modalities:
-    out["images"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_image, z)))
+    out["images"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_image, codes["image"])))
   if "video" in modalities:
-    out["video"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_video, z)))
+    out["video"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_video, codes["video"])))
   if "text" in modalities:
     step = lambda *args: apply(AnyToAnyVAE.text_step, *args)  # noqa: E731
-    out["text_ids"] = search(text_decoder(config), step, apply(AnyToAnyVAE.text_memory_kvs, z))
+    out["text_ids"] = search(text_decoder(config), step, apply(AnyToAnyVAE.text_memory_kvs, codes["text"]))
   if "speech" in modalities:
-    out["speech_log_mel"] = apply(AnyToAnyVAE.decode_speech, z)
+    out["speech_log_mel"] = apply(AnyToAnyVAE.decode_speech, codes["speech"])
     out["speech"] = speech_waveform(out["speech_log_mel"], config.model.griffin_lim_iterations)
   if "dtmf" in modalities:
-    out["dtmf_log_mel"] = apply(AnyToAnyVAE.decode_dtmf, z)
+    out["dtmf_log_mel"] = apply(AnyToAnyVAE.decode_dtmf, codes["dtmf"])
     out["dtmf"] = additive_synthesis(out["dtmf_log_mel"], dtmf.SAMPLE_RATE, dtmf.CLIP_SAMPLES, DTMF_HOP)
   return out
 
 
 def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None, video=None, dtmf=None):
-  """Every modality (see `generate`) for n latents drawn from the product of the given modalities' experts, each
-  condition tiled to n (none given: the prior). Conditions: image uint8 [k, R, R, 1], caption_ids int32
+  """Every modality (see `generate`) for n shared latents drawn from the product of the given modalities' experts,
+  each condition tiled to n (none given: the prior); a given modality's private latent from its own expert, the
+  others' from N(0, I) (a caption gives the digit; the video's motion and the voice are drawn). Conditions: image uint8 [k, R, R, 1], caption_ids int32
   [k, max_len + 1] (`Sampler.sample(text=[...])` tokenises), speech float32 [k, 16000] at 16 kHz, video uint8
   [k, T, R, R, 1], dtmf float32 [k, 4000] at 8 kHz."""
   given = {k: v for k, v in (("image", image), ("caption_ids", caption_ids), ("speech", speech),
@@ -399,15 +433,28 @@ def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None,
 
 def sample_given(config, variables, rng, n, given, mean=False):
   """`sample` for the conditions in the dict `given`; `mean` (static) decodes the posterior mean instead of a draw."""
+  m = config.model
   model = make_model(config)
+  z_rng, w_rng = jax.random.split(rng)
+  private = {}
   if not given:
-    z = sample_prior(model.apply(variables, method=AnyToAnyVAE.prior), rng, n)
+    z = sample_prior(model.apply(variables, method=AnyToAnyVAE.prior), z_rng, n)
   else:
     given = {k: tile(v, n) for k, v in _check_inputs(config, given).items()}
-    experts = model.apply(variables, _model_inputs(given), method=AnyToAnyVAE.experts)
+    experts, private = split_experts(model.apply(variables, _model_inputs(given), method=AnyToAnyVAE.experts),
+                                     m.latent_dim)
     mu, logvar = product_of_experts(experts, {k: jnp.ones(n, bool) for k in experts})
-    z = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mu.shape)
-  return generate(config, variables, z)
+    z = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mu.shape)
+  codes = {}
+  for i, k in enumerate(_modalities(config)):
+    noise = jax.random.normal(jax.random.fold_in(w_rng, i), (n, m.private_dim))
+    if k in private:
+      w_mean, w_logvar = private[k]
+      w = w_mean if mean else w_mean + jnp.exp(0.5 * w_logvar) * noise
+    else:
+      w = noise
+    codes[k] = jnp.concatenate([z, w], axis=1)
+  return generate(config, variables, codes)
 
 
 def evaluate(config, state, num=None, seed=0):
