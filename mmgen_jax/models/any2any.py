@@ -209,12 +209,15 @@ def text_decoder(config):
 
 def make_model(config):
   m, d = config.model, config.data
+  if m.cross_private not in ("auxiliary", "posterior"):
+    raise UserError(f"model.cross_private={m.cross_private!r}: use 'auxiliary' (private latents of the modalities a "
+                    f"subset lacks drawn from the wide auxiliary prior) or 'posterior' (from their own experts)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim)
 
 
 # Checkpoints from before private latents were shared-latent models.
-CONFIG_DEFAULTS = {"model.private_dim": 0}
+CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0}
 
 
 def input_features(config):
@@ -327,9 +330,13 @@ def train_step(config, state, batch, rng):
   """One Adam step on the sum over the joint and the single-modality subsets S of
   ELBO(S) = E_q_S(z) q(w | x)[sum_m lambda_m log p(x_m | z, w_m)] - beta KL(q_S(z) || p(z))
             - beta sum_m KL(q(w_m | x_m) || N(0, I)).
-  Every subset decodes every modality m with m's own private latent w_m drawn from q(w_m | x_m): what no other
-  modality can tell (a clip's motion, a voice, an onset) has a place outside z, so a caption alone need not
-  predict it; the digit, needed by every modality in every subset, is cheapest in z (one code for all)."""
+  A subset S decodes its own modalities m in S with w_m drawn from q(w_m | x_m), and (`model.cross_private` =
+  "auxiliary", MMVAE+'s recipe) the others with w_m drawn from a wide auxiliary prior N(0, aux_prior_scale^2 I):
+  a decoder then has to read what the modalities share (the digit) from z whatever w says, and w keeps only what
+  no other modality can tell (a clip's motion, a voice, an onset). The wide draws sit outside the region N(0, I)
+  samples come from, so what a decoder learns there does not blur its samples. With "posterior" every modality's
+  w comes from its own expert in every subset: measured, it carries the digit too and z carries nothing (the
+  shortcut that the auxiliary prior closes)."""
   m = config.model
   modalities = _modalities(config)
   model = make_model(config)
@@ -354,16 +361,19 @@ def train_step(config, state, batch, rng):
     codes, kl_private = {}, 0.0
     for i, k in enumerate(modalities):
       w_mean, w_logvar = private[k]
-      w = w_mean + jnp.exp(0.5 * w_logvar) * jax.random.normal(jax.random.fold_in(w_rng, i), w_mean.shape)
-      codes[k] = jnp.concatenate([z, jnp.tile(w, (len(subsets), 1))], axis=1)
-      kl_private = kl_private + likelihoods.gaussian_kl(w_mean, w_logvar)  # [B]
+      noise = jax.random.normal(jax.random.fold_in(w_rng, i), (len(subsets),) + w_mean.shape)
+      w = w_mean + jnp.exp(0.5 * w_logvar) * noise  # [len(subsets), B, P]
+      own = jnp.asarray([k in s or m.cross_private == "posterior" for s in subsets])[:, None, None]
+      w = jnp.where(own, w, m.aux_prior_scale * noise)
+      codes[k] = jnp.concatenate([z, w.reshape(-1, w.shape[-1])], axis=1)
+      kl_private = kl_private + own[:, :, 0] * likelihoods.gaussian_kl(w_mean, w_logvar)  # [len(subsets), B]
     log_p = log_likelihoods(config, model, variables, codes, batch, binarised)
     if m.prior_components:  # One-sample estimate: the mixture has no closed-form KL.
       prior = model.apply(variables, method=AnyToAnyVAE.prior)
       kl = diagonal_log_prob(z, mean, logvar) - prior_log_prob(prior, z)
     else:
       kl = likelihoods.gaussian_kl(mean, logvar)
-    kl = kl + jnp.tile(kl_private, len(subsets))
+    kl = kl + kl_private.reshape(-1)
     elbo = sum(weights[k] * log_p[k] for k in modalities) - m.beta * kl
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
     metrics = {"kl": jnp.mean(kl)}
