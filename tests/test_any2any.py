@@ -147,3 +147,27 @@ def test_mixture_prior_samples_its_components():
   # The density of a point at a component's mean: log(0.5) + the component's own log density.
   expected = np.log(0.5) - 0.5 * 2 * (-6.0 + np.log(2 * np.pi))  # Two dimensions.
   np.testing.assert_allclose(any2any.prior_log_prob(prior, jnp.asarray([[10.0, 0.0]])), [expected], rtol=1e-5)
+
+
+def test_sprites_render_and_crop_are_exact_translations():
+  from mmgen_jax.layers import sprites
+
+  rng = np.random.default_rng(0)
+  sprite = rng.uniform(size=(2, 16, 16)).astype(np.float32)
+  corners = jnp.asarray([[[3.0, 5.0], [0.0, 16.0]], [[16.0, 0.0], [7.0, 9.0]]])
+  frames = sprites.render(jnp.asarray(sprite), corners, 32)
+  for b in range(2):
+    for t in range(2):
+      y, x = np.asarray(corners[b, t], int)
+      expected = np.zeros((32, 32), np.float32)
+      expected[y:y + 16, x:x + 16] = sprite[b]
+      np.testing.assert_allclose(frames[b, t], expected, atol=1e-6)
+  np.testing.assert_allclose(sprites.crop(frames, corners, 16), np.repeat(sprite[:, None], 2, 1), atol=1e-6)
+  # Half a pixel: the average of the two neighbouring placements.
+  half = sprites.render(jnp.asarray(sprite), corners + jnp.asarray([0.5, 0.0]), 32)
+  below = sprites.render(jnp.asarray(sprite), corners + jnp.asarray([1.0, 0.0]), 32)
+  np.testing.assert_allclose(half[0, 0], (frames[0, 0] + below[0, 0]) / 2, atol=1e-6)
+  # The ink windows of real clips hold the whole digit.
+  video = split_arrays("any_digits", "test")["video"][:16, ..., 0].astype(np.float32) / 255
+  windows = sprites.crop(jnp.asarray(video), sprites.ink_corners(jnp.asarray(video), 16), 16)
+  assert float(windows.sum()) > 0.97 * float(video.sum())
