@@ -41,7 +41,7 @@ from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_li
                                     mel_to_magnitude, num_frames, standardized_log_mel)
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
-from mmgen_jax.layers.sprites import SpriteVideoDecoder, SpriteVideoEncoder
+from mmgen_jax.layers.sprites import SpriteVideoDecoder, SpriteVideoEncoder, shift_matrix
 from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
 from mmgen_jax.layers.text_decoder import TextDecoder, search
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
@@ -54,22 +54,33 @@ INPUT_KEY = {"image": "image", "text": "caption_ids", "speech": "speech", "video
 SPEECH_FFT, SPEECH_HOP, SPEECH_MELS = 512, 128, 64
 SPEECH_RANGE, SPEECH_SCALE = 12.0, 3.0  # 12 nats (52 dB) below the clip's peak, divided by 3: targets in [-4, 0].
 DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
+# Modalities whose decoders read their content from z alone (the private latent only places or colours it): their
+# private latents come from their own experts in every subset, as no shortcut through them exists.
+CONTENT_FROM_Z_ONLY = ("video", "speech")
 
 
 class SpeechDecoder(nn.Module):
-  """z [N, L] -> scaled log-mel [N, frames, mels]: Dense to 16 time steps, three x2 upsamplings (repeat + 5-tap
-  convolution), a per-frame projection to the mel bins, cut to `frames`."""
+  """(content [N, C], delivery [N, P]) -> scaled log-mel [N, frames, mels]. The content alone draws a word's
+  spectrogram (Dense to 16 time steps, three x2 upsamplings of repeat + 5-tap convolution, a per-frame projection
+  to the mel bins); the delivery code (a private latent) only moves it in time (a shift of up to +-`max_shift`
+  frames, by interpolation) and tilts its spectrum (a bias per mel band): it can say when and in what voice
+  colour, not which word."""
   frames: int
   mels: int = SPEECH_MELS
   width: int = 64
+  max_shift: float = 30.0
 
   @nn.compact
-  def __call__(self, z):
-    x = nn.gelu(nn.Dense(16 * self.width)(z)).reshape(z.shape[0], 16, self.width)
+  def __call__(self, content, delivery):
+    x = nn.gelu(nn.Dense(16 * self.width)(content)).reshape(content.shape[0], 16, self.width)
     for _ in range(3):
       x = jnp.repeat(x, 2, axis=1)
       x = nn.gelu(nn.LayerNorm()(nn.Conv(self.width, (5,))(x)))
-    return nn.Dense(self.mels)(x)[:, :self.frames]
+    floor = -SPEECH_RANGE / SPEECH_SCALE  # Silence: shifting brings in silence, not the peak level 0.
+    template = nn.Dense(self.mels)(x)[:, :self.frames] - floor  # [N, frames, mels], silence at 0.
+    shift = self.max_shift * jnp.tanh(nn.Dense(1)(delivery))[:, 0]  # [N] frames.
+    moved = jnp.einsum("nts,nsm->ntm", shift_matrix(shift, self.frames, self.frames), template)
+    return moved + floor + nn.Dense(self.mels)(delivery)[:, None, :]
 
 
 class AnyToAnyVAE(nn.Module):
@@ -147,12 +158,13 @@ class AnyToAnyVAE(nn.Module):
     return self.image_decoder(z)
 
   def decode_video(self, z):
-    """code [N, L + P] -> Bernoulli logits [N, T, R, R, 1]."""
-    return self.video_decoder(z)
+    """code [N, L + P] -> Bernoulli logits [N, T, R, R, 1]: the sprite from z, its trajectory from z and w."""
+    return self.video_decoder(z[:, :self.latent_dim], z[:, self.latent_dim:])
 
   def decode_speech(self, z):
-    """z [N, L] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`)."""
-    return self.speech_decoder(z)
+    """code [N, L + P] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`): the word from z, its
+    onset and spectral tilt from w."""
+    return self.speech_decoder(z[:, :self.latent_dim], z[:, self.latent_dim:])
 
   def decode_dtmf(self, z):
     """z [N, L] -> standardised log-mel [N, frames, DTMF_MELS]."""
@@ -366,7 +378,8 @@ def train_step(config, state, batch, rng):
       w_mean, w_logvar = private[k]
       noise = jax.random.normal(jax.random.fold_in(w_rng, i), (len(subsets),) + w_mean.shape)
       w = w_mean + jnp.exp(0.5 * w_logvar) * noise  # [len(subsets), B, P]
-      own = jnp.asarray([k in s or m.cross_private == "posterior" for s in subsets])[:, None, None]
+      own = jnp.asarray([k in s or m.cross_private == "posterior" or k in CONTENT_FROM_Z_ONLY
+                         for s in subsets])[:, None, None]
       w = jnp.where(own, w, m.aux_prior_scale * noise)
       codes[k] = jnp.concatenate([z, w.reshape(-1, w.shape[-1])], axis=1)
       kl_private = kl_private + own[:, :, 0] * likelihoods.gaussian_kl(w_mean, w_logvar)  # [len(subsets), B]
