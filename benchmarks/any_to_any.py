@@ -104,6 +104,8 @@ def table(report):
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--workdir", action="append", required=True, help="a trained any2any workdir (repeatable)")
+  p.add_argument("--logged", action="append", default=[], metavar="NAME=WORKDIR",
+                 help="a variant whose code has changed since it trained: its final evaluation from metrics.jsonl")
   p.add_argument("--out", default="docs/results/any2any")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)
@@ -121,6 +123,13 @@ def main():
     print(workdir, json.dumps(scores))
     if i == 0:
       pictures(model, test, args.out)
+  for spec in args.logged:
+    name, workdir = spec.split("=", 1)
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      evals = [json.loads(line) for line in f if '"coherence"' in line]
+    with open(os.path.join(workdir, "config.json")) as f:
+      components = json.load(f)["model"]["prior_components"]
+    report["models"][name] = {**evals[-1], "prior_components": components, "logged": True}
   with open(os.path.join(args.out, "results.json"), "w") as f:
     json.dump(report, f, indent=1)
   with open(os.path.join(args.out, "table.md"), "w") as f:

@@ -167,13 +167,17 @@ class AudioEncoder(nn.Module):
   width: int = 128
   depth: int = 3
   dim: int = 64
+  kernel: int = 3
+  pool_every: int = 0  # > 0: halve the time axis (max pooling) after every pool_every blocks: a wider view for words.
 
   @nn.compact
   def __call__(self, audio, train=True):
     del train
     x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels)
     x = nn.Dense(self.width)(x)
-    for _ in range(self.depth):
-      x = x + nn.Conv(self.width, (3,))(nn.gelu(nn.LayerNorm()(x)))
+    for i in range(self.depth):
+      x = x + nn.Conv(self.width, (self.kernel,))(nn.gelu(nn.LayerNorm()(x)))
+      if self.pool_every and (i + 1) % self.pool_every == 0:
+        x = nn.max_pool(x, (2,), (2,))
     tokens = nn.Dense(self.dim)(nn.LayerNorm()(x))
     return tokens, jnp.ones(tokens.shape[:2], bool)
