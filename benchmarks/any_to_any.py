@@ -103,7 +103,8 @@ def table(report):
 
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  p.add_argument("--workdir", action="append", required=True, help="a trained any2any workdir (repeatable)")
+  p.add_argument("--workdir", action="append", required=True, help="a trained any2any workdir (repeatable; the "
+                 "first one's samples are written)")
   p.add_argument("--logged", action="append", default=[], metavar="NAME=WORKDIR",
                  help="a variant whose code has changed since it trained: its final evaluation from metrics.jsonl")
   p.add_argument("--out", default="docs/results/any2any")
@@ -115,7 +116,7 @@ def main():
   print(json.dumps(report["judges"], indent=1))
   for row in report["phase"]:
     print(row)
-  for i, workdir in enumerate(args.workdir):
+  for i, workdir in enumerate(args.workdir or []):
     model = mmgen_jax.load(workdir)
     scores = model.evaluate(num=len(test["label"]), seed=0)
     scores.update(step=int(model.step), prior_components=int(model.config.model.prior_components))
@@ -126,7 +127,8 @@ def main():
   for spec in args.logged:
     name, workdir = spec.split("=", 1)
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
-      evals = [json.loads(line) for line in f if '"coherence"' in line]
+      evals = [{k[len("eval/"):]: v for k, v in json.loads(line).items() if k.startswith("eval/")}
+               for line in f if '"eval/coherence"' in line]
     with open(os.path.join(workdir, "config.json")) as f:
       components = json.load(f)["model"]["prior_components"]
     report["models"][name] = {**evals[-1], "prior_components": components, "logged": True}

@@ -359,10 +359,11 @@ def train_step(config, state, batch, rng):
   A subset S decodes its own modalities m in S with w_m drawn from q(w_m | x_m), and (`model.cross_private` =
   "auxiliary", MMVAE+'s recipe) the others with w_m drawn from a wide auxiliary prior N(0, aux_prior_scale^2 I):
   a decoder then has to read what the modalities share (the digit) from z whatever w says, and w keeps only what
-  no other modality can tell (a clip's motion, a voice, an onset). The wide draws sit outside the region N(0, I)
-  samples come from, so what a decoder learns there does not blur its samples. With "posterior" every modality's
-  w comes from its own expert in every subset: measured, it carries the digit too and z carries nothing (the
-  shortcut that the auxiliary prior closes)."""
+  no other modality can tell (a clip's motion, a voice, an onset). Video and speech (CONTENT_FROM_Z_ONLY) draw
+  their content from z alone by construction, so their w comes from their own experts in every subset: a caption's
+  subset then learns to draw a sharp digit moving as the clip does, not a blur of all motions. With "posterior"
+  every modality's w comes from its own expert in every subset: measured, the image and caption decoders then read
+  the digit from w and z carries nothing (the shortcut that the auxiliary prior closes)."""
   m = config.model
   modalities = _modalities(config)
   model = make_model(config)
@@ -460,9 +461,9 @@ def generate(config, variables, codes):
 def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None, video=None, dtmf=None):
   """Every modality (see `generate`) for n shared latents drawn from the product of the given modalities' experts,
   each condition tiled to n (none given: the prior); a given modality's private latent from its own expert, the
-  others' from N(0, I) (a caption gives the digit; the video's motion and the voice are drawn). Conditions: image uint8 [k, R, R, 1], caption_ids int32
-  [k, max_len + 1] (`Sampler.sample(text=[...])` tokenises), speech float32 [k, 16000] at 16 kHz, video uint8
-  [k, T, R, R, 1], dtmf float32 [k, 4000] at 8 kHz."""
+  others' from N(0, I) (a caption gives the digit; the video's motion and the voice are drawn). Conditions: image
+  uint8 [k, R, R, 1], caption_ids int32 [k, max_len + 1] (`Sampler.sample(text=[...])` tokenises), speech float32
+  [k, 16000] at 16 kHz, video uint8 [k, T, R, R, 1], dtmf float32 [k, 4000] at 8 kHz."""
   given = {k: v for k, v in (("image", image), ("caption_ids", caption_ids), ("speech", speech),
                              ("video", video), ("dtmf", dtmf)) if v is not None}
   return sample_given(config, variables, rng, n, given)
