@@ -6,10 +6,11 @@ Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable exper
 - `text`   caption ids: transformer expert (`layers/text.py`); transformer decoder reading z as memory tokens.
 - `speech` float32 [16000] at 16 kHz: log-mel CNN expert (`layers/audio.AudioEncoder`); a 1-D convolutional
   decoder predicts the log-mel spectrogram (relative to the clip's peak, SPEECH_RANGE nats deep) under a unit
-  Gaussian, and fast Griffin-Lim (`layers/audio.griffin_lim`) makes the waveform.
+  Gaussian, the word from z, its onset and spectral colour from w; fast Griffin-Lim (`layers/audio.griffin_lim`)
+  makes the waveform.
 - `video`  uint8 [T, R, R, 1]: a sprite and its trajectory (`layers/sprites.py`): the expert reads a window around
-  each frame's ink and the windows' positions; the decoder draws a 16x16 sprite and T positions and composites it
-  (Bernoulli over the frames). A frames-as-channels CNN, measured first, drew blurred blobs.
+  each frame's ink and the windows' positions; the decoder draws a 16x16 sprite from z and T positions from z and w
+  and composites it (Bernoulli over the frames). A frames-as-channels CNN, measured first, drew blurred blobs.
 - `dtmf`   float32 [4000] at 8 kHz: the `digits` keypad tones (the toy audio of `mvae`), kept as an option.
 
 Latents: a shared z [L] and, per modality, a private w_m [P] (`model.private_dim`; MMVAE+-style, Palumbo et al.
