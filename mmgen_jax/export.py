@@ -13,11 +13,12 @@ import os
 import numpy as np
 import tqdm
 
+from mmgen_jax.data import dtmf, speech
 from mmgen_jax.errors import UserError
 
 SAMPLES_FILE = "samples.npz"
 # Waveform outputs written as WAV files, with their sample rates (Hz); "speech" is the one named NNNNNN.wav.
-AUDIO_RATES = {"speech": 16000, "dtmf": 8000, "audio": 8000}
+AUDIO_RATES = {"speech": speech.SAMPLE_RATE, "dtmf": dtmf.SAMPLE_RATE, "audio": dtmf.SAMPLE_RATE}
 
 
 def export_samples(samples, directory, progress=True):
