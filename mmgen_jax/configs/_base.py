@@ -8,11 +8,13 @@ GAN_OPTIM = dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999)
 
 
 def zoo_config(family, description, *, data, model, optim, ema, train, **groups):
-  """A Config with seed 0, the train/test splits (all of the train split: `data.per_class` = k keeps k examples
-  per class, drawn with `data.subset_seed`), checkpoint retention (2 latest + the best) and logging every 100
+  """A Config with seed 0, float32 compute (`model.compute_dtype`: 'bfloat16' computes in bfloat16 with float32
+  parameters, `layers/precision.py`), the train/test splits (all of the train split: `data.per_class` = k keeps k
+  examples per class, drawn with `data.subset_seed`), checkpoint retention (2 latest + the best) and logging every 100
   steps unless `data` / `train` say otherwise; `groups` adds blocks such as `loss` or `eval`."""
   return Config(family=family, description=description, seed=0,
-                data={"split": "train", "eval_split": "test", "per_class": 0, "subset_seed": 0, **data}, model=model,
+                data={"split": "train", "eval_split": "test", "per_class": 0, "subset_seed": 0, **data},
+                model={"compute_dtype": "float32", **model},
                 optim=optim, ema=ema,
                 train={"log_every": 100, "keep": 2, "keep_best": 1, **train}, **groups)
 

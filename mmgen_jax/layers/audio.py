@@ -99,10 +99,14 @@ def mel_filterbank(n_fft, sample_rate, n_mels, fmin=0.0, fmax=None):
   return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
 
 
-def log_mel_spectrogram(x, sample_rate, n_fft=256, hop=128, n_mels=64, fmin=0.0, fmax=None, eps=1e-6):
-  """float32 [..., frames, n_mels] = log(mel filterbank . |STFT|^2 + eps) of signals x [..., N]."""
-  power = jnp.abs(stft(x, n_fft, hop)) ** 2
-  return jnp.log(power @ mel_filterbank(n_fft, sample_rate, n_mels, fmin, fmax) + eps)
+def log_mel_spectrogram(x, sample_rate, n_fft=256, hop=128, n_mels=64, fmin=0.0, fmax=None, eps=1e-6,
+                        dtype=jnp.float32):
+  """[..., frames, n_mels] = log(mel filterbank . |STFT|^2 + eps) of signals x [..., N]. The STFT is float32;
+  the filterbank product and the result are in `dtype` (bfloat16 keeps float32's range: the log's error stays below
+  0.01)."""
+  power = jnp.abs(stft(x.astype(jnp.float32), n_fft, hop)) ** 2
+  bank = mel_filterbank(n_fft, sample_rate, n_mels, fmin, fmax)
+  return jnp.log(power.astype(dtype) @ bank.astype(dtype) + eps)
 
 
 def dct_matrix(n, k):
@@ -120,11 +124,12 @@ def mfcc(x, sample_rate, n_mfcc=13, **log_mel_kwargs):
   return log_mel @ dct_matrix(log_mel.shape[-1], n_mfcc)
 
 
-def standardized_log_mel(x, sample_rate, n_fft=256, hop=128, n_mels=64):
+def standardized_log_mel(x, sample_rate, n_fft=256, hop=128, n_mels=64, dtype=jnp.float32):
   """Each clip's log-mel spectrogram [..., frames, n_mels] shifted and scaled to zero mean and unit variance, so
-  loudness does not matter (what the audio encoder reads and the multimodal VAE's audio decoder predicts)."""
-  x = log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels)
-  return (x - x.mean(axis=(-2, -1), keepdims=True)) / (x.std(axis=(-2, -1), keepdims=True) + 1e-5)
+  loudness does not matter (what the audio encoder reads and the multimodal VAE's audio decoder predicts). The
+  statistics are float32, the result `dtype`."""
+  x = log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels, dtype=dtype).astype(jnp.float32)
+  return ((x - x.mean(axis=(-2, -1), keepdims=True)) / (x.std(axis=(-2, -1), keepdims=True) + 1e-5)).astype(dtype)
 
 
 def mel_centre_frequencies(sample_rate, n_mels, fmin=0.0, fmax=None):
@@ -173,7 +178,8 @@ class AudioEncoder(nn.Module):
   @nn.compact
   def __call__(self, audio, train=True):
     del train
-    x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels)
+    # The front end computes in float32 from the waveform and returns the compute dtype (that of the input).
+    x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels, dtype=audio.dtype)
     x = nn.Dense(self.width)(x)
     for i in range(self.depth):
       x = x + nn.Conv(self.width, (self.kernel,))(nn.gelu(nn.LayerNorm()(x)))

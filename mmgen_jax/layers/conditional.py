@@ -48,7 +48,8 @@ class ProjectionHead(nn.Module):
   def __call__(self, h, c, train=True):
     linear = nn.Dense(1, name="linear")
     project = nn.Dense(h.shape[-1], use_bias=False, name="project")
-    if self.spectral_norm:
-      out = nn.SpectralNorm(linear)(h, update_stats=train)[:, 0]
-      return out + jnp.sum(nn.SpectralNorm(project)(c, update_stats=train) * h, axis=-1)
+    if self.spectral_norm:  # Power iterations in float32; the kernels cast back to h's (compute) dtype.
+      out = nn.SpectralNorm(linear, dtype=h.dtype)(h, update_stats=train)[:, 0]
+      return out + jnp.sum(nn.SpectralNorm(project, dtype=h.dtype)(c.astype(h.dtype), update_stats=train) * h,
+                           axis=-1)
     return linear(h)[:, 0] + jnp.sum(project(c) * h, axis=-1)

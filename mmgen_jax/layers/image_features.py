@@ -120,19 +120,21 @@ class ImageFeatureEncoder(nn.Module):
   @nn.compact
   def __call__(self, images, train=True):
     del train
-    x = jax.lax.stop_gradient((images + 1.0) / 2.0)
+    # Fixed features in float32 (they are measurements, checked against scikit-image); the learnt layers that read
+    # them compute in the input's dtype (`layers/precision.py`).
+    x = jax.lax.stop_gradient((images.astype(jnp.float32) + 1.0) / 2.0)
     maps, embeddings = [], []
     if "edges" in self.features:
       maps.append(sobel(to_gray(x)))
     if "texture" in self.features:
       maps.append(gabor_energy(x))
     if maps:
-      h = jnp.concatenate(maps, -1)
+      h = jnp.concatenate(maps, -1).astype(images.dtype)
       for i in range(3):
         h = nn.gelu(Conv(self.width * 2 ** i, (3, 3), strides=(2, 2))(h))
       embeddings.append(h.reshape(h.shape[0], -1))
     if "colour" in self.features:
-      embeddings.append(nn.gelu(nn.Dense(self.dim)(hsv_histogram(x, self.bins))))
+      embeddings.append(nn.gelu(nn.Dense(self.dim)(hsv_histogram(x, self.bins).astype(images.dtype))))
     if not embeddings:
       raise ValueError(f"ImageFeatureEncoder needs at least one of edges/texture/colour, got {self.features}")
     token = nn.Dense(self.dim)(jnp.concatenate(embeddings, -1))[:, None]

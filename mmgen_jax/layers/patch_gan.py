@@ -13,7 +13,8 @@ def patch_logits(x, width, train, num_down=2, spectral_norm=True):
   spectral_norm, every conv is spectrally normalised (Miyato et al. 2018); power iteration runs when `train`."""
   def conv(features, kernel, strides=1):
     layer = Conv(features, (kernel, kernel), strides=(strides, strides))
-    return (lambda h: nn.SpectralNorm(layer)(h, update_stats=train)) if spectral_norm else layer
+    # Power iterations in float32 (u is float32 state); the normalised kernel is cast to h's (compute) dtype.
+    return (lambda h: nn.SpectralNorm(layer, dtype=h.dtype)(h, update_stats=train)) if spectral_norm else layer
 
   for i in range(num_down):
     x = nn.leaky_relu(conv(width * 2 ** min(i, 3), 4, 2)(x), 0.2)

@@ -17,30 +17,34 @@ from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder
 
 def shift_matrix(offset, size, canvas):
   """[..., canvas, size]: R[i, j] = max(0, 1 - |i - (j + offset)|), placing index j of a size-long signal at
-  canvas position j + offset (fractional offsets interpolate linearly). offset [...]."""
+  canvas position j + offset (fractional offsets interpolate linearly). offset [...]. float32 whatever the offset's
+  dtype: positions need float32's resolution (bfloat16 is 0.25 apart at 32); callers cast the weights."""
   i = jnp.arange(canvas, dtype=jnp.float32)[:, None]
   j = jnp.arange(size, dtype=jnp.float32)[None, :]
-  return jnp.maximum(0.0, 1.0 - jnp.abs(i - (j + offset[..., None, None])))
+  return jnp.maximum(0.0, 1.0 - jnp.abs(i - (j + offset.astype(jnp.float32)[..., None, None])))
 
 
 def render(sprite, corners, canvas):
-  """sprite [B, S, S], corners [B, T, 2] (top-left y, x; fractional) -> frames [B, T, canvas, canvas]."""
+  """sprite [B, S, S], corners [B, T, 2] (top-left y, x; fractional) -> frames [B, T, canvas, canvas] in sprite's
+  dtype."""
   s = sprite.shape[-1]
-  ry = shift_matrix(corners[..., 0], s, canvas)  # [B, T, canvas, S]
-  rx = shift_matrix(corners[..., 1], s, canvas)
+  ry = shift_matrix(corners[..., 0], s, canvas).astype(sprite.dtype)  # [B, T, canvas, S]
+  rx = shift_matrix(corners[..., 1], s, canvas).astype(sprite.dtype)
   return jnp.einsum("btis,bsk,btjk->btij", ry, sprite, rx)
 
 
 def crop(frames, corners, size):
-  """frames [B, T, H, W], corners [B, T, 2] -> windows [B, T, size, size] sampled bilinearly at the corners."""
-  ry = shift_matrix(corners[..., 0], size, frames.shape[-2])
-  rx = shift_matrix(corners[..., 1], size, frames.shape[-1])
+  """frames [B, T, H, W], corners [B, T, 2] -> windows [B, T, size, size] sampled bilinearly at the corners, in
+  frames' dtype."""
+  ry = shift_matrix(corners[..., 0], size, frames.shape[-2]).astype(frames.dtype)
+  rx = shift_matrix(corners[..., 1], size, frames.shape[-1]).astype(frames.dtype)
   return jnp.einsum("btis,btij,btjk->btsk", ry, frames, rx)
 
 
 def ink_corners(frames, size):
   """Top-left corners [B, T, 2] of size x size windows centred on each frame's ink centroid (frames [B, T, H, W]
-  in [0, 1]), kept inside the frame."""
+  in [0, 1]), kept inside the frame; float32 (sums of a thousand pixels lose whole pixels in bfloat16)."""
+  frames = frames.astype(jnp.float32)
   h, w = frames.shape[-2:]
   mass = frames.sum((-2, -1)) + 1e-6
   y = (frames.sum(-1) * jnp.arange(h)).sum(-1) / mass
@@ -67,7 +71,7 @@ class SpriteVideoEncoder(nn.Module):
                                                                                     self.sprite, 1))
     appearance = tokens.reshape(b, t, -1).mean(1)
     motion = corners / jnp.asarray([h - self.sprite, w - self.sprite], jnp.float32) * 2.0 - 1.0
-    return jnp.concatenate([appearance, motion.reshape(b, 2 * t)], -1)
+    return jnp.concatenate([appearance, motion.reshape(b, 2 * t).astype(appearance.dtype)], -1)
 
 
 class SpriteVideoDecoder(nn.Module):

@@ -6,8 +6,6 @@ built on them keeps the parameter names (and checkpoints) it had when it wrote t
 import math
 
 import flax.linen as nn
-import jax.numpy as jnp
-
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.updown import make_norm
@@ -28,15 +26,17 @@ def upsampling_widths(resolution, width):
   return width * 2 ** (n - 1), [width * 2 ** (n - 2 - i) if i < n - 1 else width // 2 for i in range(n)]
 
 
-def downsampling_trunk(x, resolution, width, train, norm="none", dtype=jnp.float32):
+def downsampling_trunk(x, resolution, width, train, norm="none", dtype=None):
   """images [B, R, R, C] -> features [B, 4 * 4 * width * 2^(n-1)]: n = log2(R / 4) 4x4 stride-2 convs (width
   doubling), each followed by LeakyReLU 0.2. norm: 'spectral' normalises every conv's weight (Miyato et al. 2018;
   power iteration when `train`); any other `make_norm` name normalises the activations after the first layer (as in
-  DCGAN: the first layer sees the raw pixels)."""
+  DCGAN: the first layer sees the raw pixels). dtype: the compute dtype (None: inferred from x and the parameters,
+  `layers/precision.py`)."""
   for i in range(num_blocks(resolution)):
     conv = Conv(width * 2 ** i, (4, 4), strides=(2, 2), dtype=dtype)
     if norm == "spectral":
-      x = nn.SpectralNorm(conv)(x, update_stats=train)
+      # The power iteration runs in float32 (its u vector is float32 state); the normalised kernel is cast back.
+      x = nn.SpectralNorm(conv, dtype=dtype or x.dtype)(x, update_stats=train)
     else:
       x = conv(x)
       if i > 0:

@@ -26,7 +26,7 @@ class Upsample2x(nn.Module):
   features: int
   method: str = "pixel_shuffle"
   use_bias: bool = True
-  dtype: jnp.dtype = jnp.float32
+  dtype: jnp.dtype | None = None  # None: inferred from the input and parameters (layers/precision.py).
 
   @nn.compact
   def __call__(self, x):
@@ -42,7 +42,7 @@ class Upsample2x(nn.Module):
     raise ValueError(f"unknown upsampling {self.method!r}; choose one of {UPSAMPLE_METHODS}")
 
 
-def make_norm(name, train, dtype=jnp.float32):
+def make_norm(name, train, dtype=None):
   """A normalisation layer by name, as a callable on [B, H, W, C] ('spectral' normalises weights, not here)."""
   if name == "batch":
     return nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=dtype)

@@ -51,8 +51,10 @@ class VideoEncoder(nn.Module):
     maps = [m.reshape((b, t) + m.shape[1:]) for m in maps]
     # Fully unrolled (T is static and small): on the CPU, XLA runs convolutions inside a while loop ~60x slower
     # than the same convolutions unrolled (measured: 29 s vs 0.47 s per ConvLSTM gradient at T=4, B=32, 8x8x128).
+    # The zero carry in the maps' dtype (the cell's own would be float32 and lift the LSTM out of bfloat16).
+    zeros = jnp.zeros(maps[-1].shape[:1] + maps[-1].shape[2:-1] + (self.lstm_width,), maps[-1].dtype)
     (_, code), _ = nn.RNN(nn.ConvLSTMCell(self.lstm_width, (3, 3)), return_carry=True, unroll=t,
-                          name="convlstm")(maps[-1])
+                          name="convlstm")(maps[-1], initial_carry=(zeros, zeros))
     return code, [m[:, -1] for m in maps[:-1]]
 
 

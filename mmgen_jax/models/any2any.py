@@ -42,6 +42,7 @@ from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_li
                                     mel_to_magnitude, num_frames, standardized_log_mel)
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.sprites import SpriteVideoDecoder, SpriteVideoEncoder, shift_matrix
 from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
 from mmgen_jax.layers.text_decoder import TextDecoder, search
@@ -81,7 +82,8 @@ class SpeechDecoder(nn.Module):
     floor = -SPEECH_RANGE / SPEECH_SCALE  # Silence: shifting brings in silence, not the peak level 0.
     template = nn.Dense(self.mels)(x)[:, :self.frames] - floor  # [N, frames, mels], silence at 0.
     shift = self.max_shift * jnp.tanh(nn.Dense(1)(delivery))[:, 0]  # [N] frames.
-    moved = jnp.einsum("nts,nsm->ntm", shift_matrix(shift, self.frames, self.frames), template)
+    moved = jnp.einsum("nts,nsm->ntm", shift_matrix(shift, self.frames, self.frames).astype(template.dtype),
+                       template)
     if self.gain:
       moved = moved * (1.0 + 0.5 * jnp.tanh(nn.Dense(self.mels)(delivery))[:, None, :])
     return moved + floor + nn.Dense(self.mels)(delivery)[:, None, :]
@@ -324,7 +326,8 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
   N); `binarised` holds the Bernoulli targets of image and video."""
   n, b = next(iter(codes.values())).shape[0], next(iter(batch.values())).shape[0]
   rep = lambda x: jnp.tile(x, (n // b,) + (1,) * (x.ndim - 1))  # noqa: E731
-  apply = lambda method, *args: model.apply(variables, *args, method=method)  # noqa: E731
+  dtype = compute_dtype(config)
+  apply = lambda method, *args: mixed_apply(model, variables, *args, method=method, dtype=dtype)  # noqa: E731
   out = {}
   for m in _modalities(config):
     z = codes[m]
@@ -367,7 +370,7 @@ def train_step(config, state, batch, rng):
   the digit from w and z carries nothing (the shortcut that the auxiliary prior closes)."""
   m = config.model
   modalities = _modalities(config)
-  model = make_model(config)
+  model, dtype = make_model(config), compute_dtype(config)
   bin_rng, z_rng, w_rng = jax.random.split(rng, 3)
   inputs = _model_inputs(batch)
   b = next(iter(batch.values())).shape[0]
@@ -381,7 +384,8 @@ def train_step(config, state, batch, rng):
 
   def loss_fn(params):
     variables = {"params": params}
-    experts, private = split_experts(model.apply(variables, inputs, method=AnyToAnyVAE.experts), m.latent_dim)
+    experts, private = split_experts(mixed_apply(model, variables, inputs, method=AnyToAnyVAE.experts, dtype=dtype),
+                                     m.latent_dim)
     posteriors = [product_of_experts(experts, {k: jnp.full(b, k in s) for k in modalities}) for s in subsets]
     mean = jnp.concatenate([p[0] for p in posteriors])  # [len(subsets) * B, L]
     logvar = jnp.concatenate([p[1] for p in posteriors])
@@ -398,7 +402,7 @@ def train_step(config, state, batch, rng):
       kl_private = kl_private + own[:, :, 0] * likelihoods.gaussian_kl(w_mean, w_logvar)  # [len(subsets), B]
     log_p = log_likelihoods(config, model, variables, codes, batch, binarised)
     if m.prior_components:  # One-sample estimate: the mixture has no closed-form KL.
-      prior = model.apply(variables, method=AnyToAnyVAE.prior)
+      prior = mixed_apply(model, variables, method=AnyToAnyVAE.prior, dtype=dtype)
       kl = diagonal_log_prob(z, mean, logvar) - prior_log_prob(prior, z)
     else:
       kl = likelihoods.gaussian_kl(mean, logvar)
@@ -440,7 +444,8 @@ def generate(config, variables, codes):
   (Griffin-Lim of 'speech_log_mel' [N, frames, mels]), 'dtmf' float32 [N, 4000] (additive synthesis of
   'dtmf_log_mel')."""
   model = make_model(config)
-  apply = lambda method, *args: model.apply(variables, *args, method=method)  # noqa: E731
+  dtype = compute_dtype(config)
+  apply = lambda method, *args: mixed_apply(model, variables, *args, method=method, dtype=dtype)  # noqa: E731
   out = {}
   modalities = _modalities(config)
   if "image" in modalities:
@@ -473,15 +478,15 @@ def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None,
 def sample_given(config, variables, rng, n, given, mean=False):
   """`sample` for the conditions in the dict `given`; `mean` (static) decodes the posterior mean instead of a draw."""
   m = config.model
-  model = make_model(config)
+  model, dtype = make_model(config), compute_dtype(config)
   z_rng, w_rng = jax.random.split(rng)
   private = {}
   if not given:
-    z = sample_prior(model.apply(variables, method=AnyToAnyVAE.prior), z_rng, n)
+    z = sample_prior(mixed_apply(model, variables, method=AnyToAnyVAE.prior, dtype=dtype), z_rng, n)
   else:
     given = {k: tile(v, n) for k, v in _check_inputs(config, given).items()}
-    experts, private = split_experts(model.apply(variables, _model_inputs(given), method=AnyToAnyVAE.experts),
-                                     m.latent_dim)
+    experts, private = split_experts(
+        mixed_apply(model, variables, _model_inputs(given), method=AnyToAnyVAE.experts, dtype=dtype), m.latent_dim)
     mu, logvar = product_of_experts(experts, {k: jnp.ones(n, bool) for k in experts})
     z = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mu.shape)
   codes = {}

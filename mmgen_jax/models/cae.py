@@ -14,6 +14,7 @@ from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
 from mmgen_jax.metrics.batched import batched_sample
 from mmgen_jax.state import TrainState
@@ -82,7 +83,7 @@ def train_step(config, state, batch, rng):
   model, images = make_model(config), batch["image"]
 
   def loss_fn(params):
-    logits = model.apply({"params": params}, to_float(images))
+    logits = mixed_apply(model, {"params": params}, to_float(images), dtype=compute_dtype(config))
     return reconstruction_loss(config.model.loss, logits, images), logits
 
   (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -92,7 +93,8 @@ def train_step(config, state, batch, rng):
 
 def features(config, variables, images):
   """The encoder as a feature extractor: uint8 images [N, R, R, C] -> codes float32 [N, latent_dim]."""
-  return make_model(config).apply(variables, to_float(jnp.asarray(images)), method=ConvAutoencoder.encode)
+  return mixed_apply(make_model(config), variables, to_float(jnp.asarray(images)), method=ConvAutoencoder.encode,
+                     dtype=compute_dtype(config))
 
 
 def default_conditions(config, n):
@@ -108,7 +110,7 @@ def sample(config, variables, rng, n, image=None):
   if image is None:
     raise UserError("an autoencoder reconstructs images: pass image (uint8 [N, R, R, C]) in --cond")
   image = tile(check_condition("image", image, (d.image_size, d.image_size, d.channels)), n)
-  logits = make_model(config).apply(variables, to_float(image))
+  logits = mixed_apply(make_model(config), variables, to_float(image), dtype=compute_dtype(config))
   return {"images": to_uint8(_image(logits)), "inputs": image}
 
 

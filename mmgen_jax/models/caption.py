@@ -17,6 +17,7 @@ from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import class_cycle, eval_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.pixels import to_float
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.text import PAD, Tokenizer, fit_vocab, tokenize_text, words
 from mmgen_jax.layers.text_decoder import TextDecoder, search
 from mmgen_jax.layers.vision import ConvEncoder
@@ -130,7 +131,7 @@ def train_step(config, state, batch, rng):
     images = random_shift(images, rng, config.model.augment_shift)
 
   def loss_fn(params):
-    logits = model.apply({"params": params}, images, ids[:, :-1])
+    logits = mixed_apply(model, {"params": params}, images, ids[:, :-1], dtype=compute_dtype(config))
     return caption_loss(logits, ids[:, 1:], config.model.label_smoothing)
 
   (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -148,8 +149,8 @@ def generate(config, variables, images, beam_size=None):
   (beam_size 1) or beam search (`model.beam_size` unless given; the best beam is returned)."""
   model = make_model(config)
   beam_size = config.model.beam_size if beam_size is None else beam_size
-  memory_kvs = model.apply(variables, images, method=Captioner.encode)
-  step = lambda *args: model.apply(variables, *args, method=Captioner.decode_step)
+  memory_kvs = mixed_apply(model, variables, images, method=Captioner.encode, dtype=compute_dtype(config))
+  step = lambda *args: mixed_apply(model, variables, *args, method=Captioner.decode_step, dtype=compute_dtype(config))
   return search(text_decoder(config), step, memory_kvs, beam_size, config.model.length_penalty)
 
 

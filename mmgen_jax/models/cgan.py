@@ -29,6 +29,7 @@ from mmgen_jax.layers.conditional import ProjectionHead, make_condition_encoder
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.fusion import ConcatFusion, CrossAttention, FiLM, pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.text import PAD, UNK, Tokenizer, fit_vocab, tokenize_text
 from mmgen_jax.layers.trunks import downsampling_trunk, upsampling_widths
 from mmgen_jax.layers.updown import Upsample2x
@@ -215,6 +216,7 @@ def train_step(config, state, batch, rng):
   right without it, 98% with 0.3).
   """
   generator, discriminator = make_generator(config), make_discriminator(config)
+  dtype = compute_dtype(config)
   images = augment_images(jax.random.fold_in(rng, 2), batch["image"], check_image_augmentations(config.data.augment))
   real, condition = to_float(images), _condition_of(config, batch)
   z_rng, gp_rng, drop_rng = jax.random.split(rng, 3)
@@ -225,12 +227,12 @@ def train_step(config, state, batch, rng):
   z = jax.random.normal(z_rng, (real.shape[0], config.model.z_dim))
 
   def generate(g_params):
-    return apply_with_state(generator, g_params, state.g_model_state, z, condition, train=True)
+    return apply_with_state(generator, g_params, state.g_model_state, z, condition, train=True, dtype=dtype)
 
   def discriminate(d_params, model_state, x, condition, train):
     if augment_policy:
       x = diff_augment(aug_rng, x, augment_policy)
-    return apply_with_state(discriminator, d_params, model_state, x, condition, train=train)
+    return apply_with_state(discriminator, d_params, model_state, x, condition, train=train, dtype=dtype)
 
   return adversarial_step(state, real, generate, discriminate, condition, gp_rng, loss_name=config.loss.name,
                           gp_weight=config.loss.gp_weight)
@@ -253,8 +255,8 @@ def sample(config, variables, rng, n, labels=None, text_ids=None, audio=None, im
   value = tile(check_condition(SAMPLE_KEYWORD[kind], given[kind], shape, dtype=np.dtype(dtype).name,
                                note="float32 clips of 0.5 s at 8 kHz" if kind == "audio" else ""), n)
   z = jax.random.normal(rng, (n, config.model.z_dim))
-  images = make_generator(config).apply(variables, z, _condition_of(config, {BATCH_INPUT[kind]: value}),
-                                        train=False)
+  images = mixed_apply(make_generator(config), variables, z, _condition_of(config, {BATCH_INPUT[kind]: value}),
+                       train=False, dtype=compute_dtype(config))
   out = {"images": to_uint8(images)}
   if kind == "label":
     out["labels"] = jnp.asarray(value, jnp.int32)

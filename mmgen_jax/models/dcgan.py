@@ -11,6 +11,7 @@ import jax.numpy as jnp
 
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.trunks import downsampling_trunk, upsampling_widths
 from mmgen_jax.layers.updown import Upsample2x, make_norm
 from mmgen_jax.state import GANState
@@ -25,7 +26,7 @@ class Generator(nn.Module):
   width: int = 64
   norm: str = "batch"
   upsample: str = "pixel_shuffle"
-  dtype: jnp.dtype = jnp.float32
+  dtype: jnp.dtype | None = None  # None: inferred from z and the parameters (layers/precision.py).
 
   @nn.compact
   def __call__(self, z, train=True):
@@ -44,7 +45,7 @@ class Discriminator(nn.Module):
   resolution: int = 32
   width: int = 64
   norm: str = "none"
-  dtype: jnp.dtype = jnp.float32
+  dtype: jnp.dtype | None = None
 
   @nn.compact
   def __call__(self, x, train=True):
@@ -52,19 +53,15 @@ class Discriminator(nn.Module):
     return nn.Dense(1, dtype=self.dtype)(x).astype(jnp.float32)[:, 0]
 
 
-def _dtype(config):
-  return jnp.bfloat16 if config.model.compute_dtype == "bfloat16" else jnp.float32
-
-
 def make_generator(config):
   m = config.model
   return Generator(resolution=config.data.image_size, channels=config.data.channels, width=m.g_width, norm=m.g_norm,
-                   upsample=m.upsample, dtype=_dtype(config))
+                   upsample=m.upsample, dtype=compute_dtype(config))
 
 
 def make_discriminator(config):
   m = config.model
-  return Discriminator(resolution=config.data.image_size, width=m.d_width, norm=m.d_norm, dtype=_dtype(config))
+  return Discriminator(resolution=config.data.image_size, width=m.d_width, norm=m.d_norm, dtype=compute_dtype(config))
 
 
 # --- the family contract ---------------------------------------------------------------------------------------------
@@ -91,16 +88,17 @@ def init_state(config, rng):
 def train_step(config, state, batch, rng):
   """One D update then one G update on batch['image'] (uint8 [B, R, R, C]); returns (state, metrics)."""
   generator, discriminator = make_generator(config), make_discriminator(config)
+  dtype = compute_dtype(config)
   real = to_float(batch["image"])
   z_rng, gp_rng = jax.random.split(rng)
   z = jax.random.normal(z_rng, (real.shape[0], config.model.z_dim))
 
   def generate(g_params):
-    return apply_with_state(generator, g_params, state.g_model_state, z, train=True)
+    return apply_with_state(generator, g_params, state.g_model_state, z, train=True, dtype=dtype)
 
   def discriminate(d_params, model_state, x, condition, train):
     del condition  # Unconditional.
-    return apply_with_state(discriminator, d_params, model_state, x, train=train)
+    return apply_with_state(discriminator, d_params, model_state, x, train=train, dtype=dtype)
 
   return adversarial_step(state, real, generate, discriminate, None, gp_rng, loss_name=config.loss.name,
                           gp_weight=config.loss.gp_weight, separate_passes=config.model.d_norm == "batch")
@@ -109,7 +107,7 @@ def train_step(config, state, batch, rng):
 def sample(config, variables, rng, n):
   """{'images': uint8 [n, R, R, C]} from the (EMA) generator in inference mode."""
   z = jax.random.normal(rng, (n, config.model.z_dim))
-  images = make_generator(config).apply(variables, z, train=False)
+  images = mixed_apply(make_generator(config), variables, z, train=False, dtype=compute_dtype(config))
   return {"images": to_uint8(images)}
 
 

@@ -23,6 +23,7 @@ from mmgen_jax.layers.augment import random_channel_order, random_flip
 from mmgen_jax.layers.fill import biharmonic_fill, pyramid_fill
 from mmgen_jax.layers.patch_gan import ConditionalPatchGAN
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.unet import UNet, check_unet_size, unet_stride
 from mmgen_jax.metrics.batched import batched_sample
 from mmgen_jax.metrics.image import image_metrics
@@ -102,6 +103,7 @@ def train_step(config, state, batch, rng):
   """One D and one G update on batch['image'] (uint8 [B, H, W, C]) with fresh masks (and random flips)."""
   d, m = config.data, config.model
   generator, discriminator = make_generator(config), make_discriminator(config)
+  dtype = compute_dtype(config)
   flip_rng, mask_rng, step_rng, colour_rng = jax.random.split(rng, 4)
   images = to_float(batch["image"])
   images = random_flip(flip_rng, images) if m.flip else images
@@ -109,11 +111,12 @@ def train_step(config, state, batch, rng):
   masks = mask_sampler(d.masks, images.shape[1], images.shape[2])(mask_rng, images.shape[0])
 
   def generate(g_params):
-    return apply_with_state(generator, g_params, state.g_model_state, images, masks, train=True)
+    return apply_with_state(generator, g_params, state.g_model_state, images, masks, train=True, dtype=dtype)
 
   def discriminate(d_params, model_state, x, condition, train):
     real, mask = condition  # D judges the composite: known pixels are real in both (a real image is unchanged).
-    return apply_with_state(discriminator, d_params, model_state, composite(x, real, mask), mask, train=train)
+    return apply_with_state(discriminator, d_params, model_state, composite(x, real, mask), mask, train=train,
+                            dtype=dtype)
 
   def reconstruction(fill):
     error = jnp.abs(fill - images)
@@ -153,7 +156,7 @@ def sample(config, variables, rng, n, image=None, mask=None):
       raise UserError(f"{len(mask)} masks for {len(image)} images: pass one mask per image")
   image, mask = tile(image, n), tile(mask, n)
   hole = (mask > 0).astype(jnp.float32)
-  fill = make_generator(config).apply(variables, to_float(image), hole)
+  fill = mixed_apply(make_generator(config), variables, to_float(image), hole, dtype=compute_dtype(config))
   result = composite(to_uint8(fill), image, hole)
   masked = composite(jnp.full_like(image, 128), image, hole)
   return {"images": result, "masked": masked, "mask": hole.astype(jnp.uint8)}

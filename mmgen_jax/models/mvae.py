@@ -17,6 +17,8 @@ Goodman), where every subset's posterior must reconstruct **all** modalities (as
 et al. 2021): that is what makes a caption alone place z where the image decoder draws its digit. Per-modality
 weights `model.weights` balance 1,024 pixels against ~8 caption tokens (MVAE's lambda).
 """
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -31,6 +33,7 @@ from mmgen_jax.layers.audio import AudioEncoder, additive_synthesis, num_frames,
 from mmgen_jax.layers.experts import product_of_experts
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
 from mmgen_jax.layers.text_decoder import TextDecoder, search
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
@@ -181,18 +184,19 @@ def _model_inputs(batch):
   return out
 
 
-def log_likelihoods(model, variables, z, batch, binarised):
-  """{modality: log p(x_m | z) [N]} for z [N, L] and the batch's targets (tiled to N)."""
+def log_likelihoods(apply, z, batch, binarised):
+  """{modality: log p(x_m | z) [N]} for z [N, L] and the batch's targets (tiled to N); apply(*args, method) applies
+  the model (`mixed_apply` bound to it, its variables and the compute dtype)."""
   n, b = z.shape[0], batch["image"].shape[0]
   tile = lambda x: jnp.tile(x, (n // b,) + (1,) * (x.ndim - 1))
-  logits = model.apply(variables, z, method=MultimodalVAE.decode_image)
+  logits = apply(z, method=MultimodalVAE.decode_image)
   image = jnp.sum(likelihoods.bernoulli_log_prob(logits, tile(binarised)), axis=(1, 2, 3))
   ids = tile(batch["caption_ids"])
-  text_logits = model.apply(variables, z, ids[:, :-1], method=MultimodalVAE.text_logits)
+  text_logits = apply(z, ids[:, :-1], method=MultimodalVAE.text_logits)
   targets = ids[:, 1:]
   text = -jnp.sum(optax.softmax_cross_entropy_with_integer_labels(text_logits, targets) * (targets != PAD), axis=1)
   target_mel = tile(standardized_log_mel(batch["audio"], dtmf.SAMPLE_RATE, N_FFT, HOP, N_MELS))
-  mel = model.apply(variables, z, method=MultimodalVAE.decode_audio)
+  mel = apply(z, method=MultimodalVAE.decode_audio)
   audio = jnp.sum(likelihoods.gaussian_log_prob(mel, 0.0, target_mel), axis=(1, 2))
   return {"image": image, "text": text, "audio": audio}
 
@@ -211,8 +215,8 @@ def train_step(config, state, batch, rng):
   weights = dict(zip(MODALITIES, m.weights))
 
   def loss_fn(params):
-    variables = {"params": params}
-    experts = model.apply(variables, inputs, method=MultimodalVAE.experts)
+    apply = functools.partial(mixed_apply, model, {"params": params}, dtype=compute_dtype(config))
+    experts = apply(inputs, method=MultimodalVAE.experts)
     means, logvars = [], []
     for subset in SUBSETS:
       mean, logvar = product_of_experts(experts, {k: jnp.full(b, k in subset) for k in MODALITIES})
@@ -220,7 +224,7 @@ def train_step(config, state, batch, rng):
       logvars.append(logvar)
     mean, logvar = jnp.concatenate(means), jnp.concatenate(logvars)  # [len(SUBSETS) * B, L]
     z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mean.shape)
-    log_p = log_likelihoods(model, variables, z, batch, binarised)
+    log_p = log_likelihoods(apply, z, batch, binarised)
     kl = likelihoods.gaussian_kl(mean, logvar)
     elbo = sum(weights[k] * log_p[k] for k in MODALITIES) - m.beta * kl
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(SUBSETS), b), axis=1))
@@ -248,11 +252,11 @@ def _check_inputs(config, given):
 def generate(config, variables, z):
   """{'images': uint8 [N, R, R, 1] (Bernoulli means), 'text_ids': int32 [N, max_len] (greedy), 'log_mel' [N, frames,
   mels], 'audio': float32 [N, audio_samples] (additive synthesis)} from z [N, L]."""
-  model = make_model(config)
-  logits = model.apply(variables, z, method=MultimodalVAE.decode_image)
-  mel = model.apply(variables, z, method=MultimodalVAE.decode_audio)
-  memory_kvs = model.apply(variables, z, method=MultimodalVAE.text_memory_kvs)
-  step = lambda *args: model.apply(variables, *args, method=MultimodalVAE.text_step)
+  apply = functools.partial(mixed_apply, make_model(config), variables, dtype=compute_dtype(config))
+  logits = apply(z, method=MultimodalVAE.decode_image)
+  mel = apply(z, method=MultimodalVAE.decode_audio)
+  memory_kvs = apply(z, method=MultimodalVAE.text_memory_kvs)
+  step = lambda *args: apply(*args, method=MultimodalVAE.text_step)
   text_ids = search(text_decoder(config), step, memory_kvs)
   return {"images": to_uint8(likelihoods.mean_image("bernoulli", logits)), "text_ids": text_ids, "log_mel": mel,
           "audio": additive_synthesis(mel, dtmf.SAMPLE_RATE, config.model.audio_samples, HOP)}
@@ -273,7 +277,8 @@ def sample_given(config, variables, rng, n, given, mean=False):
     z = jax.random.normal(rng, (n, config.model.latent_dim))
   else:
     given = {k: tile(v, n) for k, v in _check_inputs(config, given).items()}
-    experts = model.apply(variables, _model_inputs(given), method=MultimodalVAE.experts)
+    experts = mixed_apply(model, variables, _model_inputs(given), method=MultimodalVAE.experts,
+                          dtype=compute_dtype(config))
     mu, logvar = product_of_experts(experts, {k: jnp.ones(n, bool) for k in experts})
     z = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mu.shape)
   return generate(config, variables, z)

@@ -23,6 +23,7 @@ from mmgen_jax.layers.augment import random_flip
 from mmgen_jax.layers.image_features import sobel, to_gray
 from mmgen_jax.layers.patch_gan import ConditionalPatchGAN
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.unet import UNet, check_unet_size, unet_stride
 from mmgen_jax.metrics.batched import batched_sample
 from mmgen_jax.metrics.image import image_metrics
@@ -108,15 +109,16 @@ def init_state(config, rng):
 def train_step(config, state, batch, rng):
   """One D and one G update on batch['image'] (uint8 [B, H, W, C]), each image flipped at random first."""
   generator, discriminator = make_generator(config), make_discriminator(config)
+  dtype = compute_dtype(config)
   flip_rng, step_rng = jax.random.split(rng)
   images = random_flip(flip_rng, to_float(batch["image"])) if config.model.flip else to_float(batch["image"])
   source = translation_input(config.model.input, images)
 
   def generate(g_params):
-    return apply_with_state(generator, g_params, state.g_model_state, source, train=True)
+    return apply_with_state(generator, g_params, state.g_model_state, source, train=True, dtype=dtype)
 
   def discriminate(d_params, model_state, x, condition, train):
-    return apply_with_state(discriminator, d_params, model_state, x, condition, train=train)
+    return apply_with_state(discriminator, d_params, model_state, x, condition, train=train, dtype=dtype)
 
   def l1(fake):
     loss = jnp.mean(jnp.abs(fake - images))
@@ -149,7 +151,7 @@ def sample(config, variables, rng, n, image=None, source=None):
     out["target"] = image
   else:
     source = tile(check_condition("source", source, (None, None, 1), multiple_of=stride), n)
-  fake = make_generator(config).apply(variables, to_float(source))
+  fake = mixed_apply(make_generator(config), variables, to_float(source), dtype=compute_dtype(config))
   return {"images": to_uint8(fake), "source": source, **out}
 
 

@@ -30,6 +30,7 @@ from mmgen_jax.data.clips import camera_flow
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.style_stats import adain, colour_loss, content_loss, match_colour, style_loss
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics import loss_network
@@ -67,9 +68,10 @@ class Decoder(nn.Module):
     return conv(3)(x)
 
 
-def encode(loss_net_params, images, depth=4):
-  """The loss network's maps (a list of `depth`) of float images [B, H, W, 3] in [-1, 1]."""
-  return loss_network.FeatureNet().apply({"params": loss_net_params}, images, depth)
+def encode(loss_net_params, images, depth=4, dtype=jnp.float32):
+  """The loss network's maps (a list of `depth`, float32) of float images [B, H, W, 3] in [-1, 1], computed in
+  `dtype`."""
+  return mixed_apply(loss_network.FeatureNet(), {"params": loss_net_params}, images, depth, dtype=dtype)
 
 
 def _split(variables):
@@ -121,7 +123,7 @@ def decoder_inputs(config, maps):
 
 def decode(config, params, maps):
   """Images [B, H, W, 3] (unclipped) from the AdaIN'd maps {depth: map}."""
-  return _decoder(config).apply(params, *decoder_inputs(config, maps))
+  return mixed_apply(_decoder(config), params, *decoder_inputs(config, maps), dtype=compute_dtype(config))
 
 
 # --- the family contract ---------------------------------------------------------------------------------------------
@@ -180,19 +182,19 @@ def train_step(config, state, batch, rng):
   """One Adam step of the decoder on content + style_weight * style loss for batch['image'] and batch['style'];
   on clips (`trains_on_clips`), on two consecutive frames of each, plus temporal_weight * the squared warping error
   of the stylised frame t - 1 onto frame t (Ruder et al. 2016's short-term consistency, the flow known exactly)."""
-  loss_net = state.model_state["loss_net"]
+  loss_net, dtype = state.model_state["loss_net"], compute_dtype(config)
   if trains_on_clips(config):
     content, style, flow = consecutive_frames(batch, rng)
   else:
     content, style = to_float(batch["image"]), to_float(batch["style"])
   depth = config.model.adain_depth
-  style_maps = encode(loss_net, style)
-  targets = transfer(adain_maps(config, content, encode(loss_net, content, depth)),
+  style_maps = encode(loss_net, style, dtype=dtype)
+  targets = transfer(adain_maps(config, content, encode(loss_net, content, depth, dtype)),
                      adain_maps(config, style, style_maps))
 
   def loss_fn(params):
     out = decode(config, {"params": params}, targets)
-    maps = encode(loss_net, out)
+    maps = encode(loss_net, out, dtype=dtype)
     c = jnp.mean(content_loss(maps[depth - 1], targets[depth]))
     s = jnp.mean(style_loss(maps, style_maps))
     colour = jnp.mean(colour_loss(out, style))
@@ -242,11 +244,12 @@ def sample(config, variables, rng, n, image=None, style=None, alpha=None, style_
   image = tile(check_condition("image", image, (None, None, 3), multiple_of=STRIDE), n)
   style = check_condition("style", style, (None, None, 3), multiple_of=STRIDE)
   params, loss_net = _split(variables)
+  dtype = compute_dtype(config)
   content = to_float(image)
   depth = config.model.adain_depth
-  c_maps = adain_maps(config, content, encode(loss_net, content, depth))
+  c_maps = adain_maps(config, content, encode(loss_net, content, depth, dtype))
   s_float = to_float(style)
-  s_maps = adain_maps(config, s_float, encode(loss_net, s_float, depth))
+  s_maps = adain_maps(config, s_float, encode(loss_net, s_float, depth, dtype))
   a = None
   if alpha is not None:
     a = tile(jnp.clip(jnp.asarray(alpha, jnp.float32).reshape(-1), 0.0, 1.0), n).reshape(n, 1, 1, 1)

@@ -17,6 +17,7 @@ Conditional VAE (Sohn et al. 2015; `model.num_classes` = K > 0, config `cvae_dig
 q(z|x, y) and p(x|z, y); sampling takes `labels` (default: classes 0..K-1 cycling) and evaluation adds the domain
 classifier's class accuracy and FID of the samples.
 """
+import functools
 import math
 
 import flax.linen as nn
@@ -30,6 +31,7 @@ from mmgen_jax.errors import UserError
 from mmgen_jax.layers import likelihoods
 from mmgen_jax.layers.augment import augment_images, check_image_augmentations
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
 from mmgen_jax.metrics import likelihood as bounds
 from mmgen_jax.metrics.batched import batched, batched_sample
@@ -105,11 +107,11 @@ def _normal_log_prob(z, mean, logvar):
 def log_weights(config, variables, x, x_in, rng, k, labels=None):
   """(log w [k, B] = log p(x|z) + log p(z) - log q(z|x) for z_1..k ~ q(z|x), log p(x|z) [k, B], KL [B]); for a
   conditional model every term is also conditioned on labels int [B]."""
-  model = make_model(config)
-  mean, logvar = model.apply(variables, x_in, labels, method=VAE.encode)
+  apply = functools.partial(mixed_apply, make_model(config), variables, dtype=compute_dtype(config))
+  mean, logvar = apply(x_in, labels, method=VAE.encode)
   z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(rng, (k,) + mean.shape)
   repeated = None if labels is None else jnp.tile(labels, k)  # z is [k, B] flattened k-major.
-  outputs = model.apply(variables, z.reshape((-1, z.shape[-1])), repeated, method=VAE.decode)
+  outputs = apply(z.reshape((-1, z.shape[-1])), repeated, method=VAE.decode)
   outputs = outputs.reshape((k, x.shape[0]) + outputs.shape[1:])
   log_px = jnp.sum(likelihoods.log_prob(config.model.likelihood, outputs, x[None]), axis=(-3, -2, -1))
   log_w = log_px + _normal_log_prob(z, 0.0, 0.0) - _normal_log_prob(z, mean, logvar)
@@ -189,15 +191,15 @@ def sample(config, variables, rng, n, image=None, labels=None):
   """{'images': uint8 [n, R, R, C]}: the decoder's mean image for z ~ N(0, I), or with `image` (uint8 [k, R, R, C],
   tiled to n) the reconstruction through the posterior mean. Conditional models need `labels` (int [k], tiled to
   n) and also return them as 'labels' int32 [n]."""
-  model = make_model(config)
+  apply = functools.partial(mixed_apply, make_model(config), variables, dtype=compute_dtype(config))
   labels = _labels_of(config, labels, n)
   if image is None:
     z = jax.random.normal(rng, (n, config.model.latent_dim))
   else:
     d = config.data
     image = tile(check_condition("image", image, (d.image_size, d.image_size, d.channels)), n)
-    z, _ = model.apply(variables, encoder_input(config, image), labels, method=VAE.encode)
-  outputs = model.apply(variables, z, labels, method=VAE.decode)
+    z, _ = apply(encoder_input(config, image), labels, method=VAE.encode)
+  outputs = apply(z, labels, method=VAE.decode)
   out = {"images": to_uint8(likelihoods.mean_image(config.model.likelihood, outputs))}
   if labels is not None:
     out["labels"] = labels
@@ -213,14 +215,14 @@ def encoder_input(config, images):
 def interpolate(config, variables, a, b, steps=8, labels=None):
   """uint8 [N, steps, R, R, C]: decoder means along the straight line between the posterior means of images a and
   b (uint8 [N, R, R, C]); conditional models: all under labels int [N]."""
-  model = make_model(config)
+  apply = functools.partial(mixed_apply, make_model(config), variables, dtype=compute_dtype(config))
   labels = _labels_of(config, labels, a.shape[0])
-  za, _ = model.apply(variables, encoder_input(config, a), labels, method=VAE.encode)
-  zb, _ = model.apply(variables, encoder_input(config, b), labels, method=VAE.encode)
+  za, _ = apply(encoder_input(config, a), labels, method=VAE.encode)
+  zb, _ = apply(encoder_input(config, b), labels, method=VAE.encode)
   t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
   z = (1.0 - t) * za[:, None] + t * zb[:, None]
   path_labels = None if labels is None else jnp.repeat(labels, steps)
-  outputs = model.apply(variables, z.reshape(-1, z.shape[-1]), path_labels, method=VAE.decode)
+  outputs = apply(z.reshape(-1, z.shape[-1]), path_labels, method=VAE.decode)
   images = to_uint8(likelihoods.mean_image(config.model.likelihood, outputs))
   return images.reshape((a.shape[0], steps) + images.shape[1:])
 

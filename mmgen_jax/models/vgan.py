@@ -33,6 +33,7 @@ from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.fusion import FiLM, MapConcatFusion
 from mmgen_jax.layers.patch_gan import patch_logits
 from mmgen_jax.layers.pixels import to_float, to_uint8
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.updown import Upsample2x
 from mmgen_jax.layers.video import FeaturePyramid, VideoEncoder, stack_frames_with
 from mmgen_jax.layers.warp import warp
@@ -164,14 +165,15 @@ def train_step(config, state, batch, rng):
 
   G minimises the adversarial loss + l1_weight x mean |G(video, image, z) - target|."""
   generator, discriminator = make_generator(config), make_discriminator(config)
+  dtype = compute_dtype(config)
   video, image, target = to_float(batch["video"]), to_float(batch["image"]), to_float(batch["target"])
   z = jax.random.normal(rng, _noise_shape(config, target.shape[0]))
 
   def generate(g_params):
-    return apply_with_state(generator, g_params, state.g_model_state, video, image, z, train=True)
+    return apply_with_state(generator, g_params, state.g_model_state, video, image, z, train=True, dtype=dtype)
 
   def discriminate(d_params, model_state, x, condition, train):
-    return apply_with_state(discriminator, d_params, model_state, x, *condition, train=train)
+    return apply_with_state(discriminator, d_params, model_state, x, *condition, train=train, dtype=dtype)
 
   def l1(fake):
     loss = jnp.mean(jnp.abs(fake - target))
@@ -196,7 +198,8 @@ def sample(config, variables, rng, n, video=None, image=None):
   video, image = _check_conditions(config, video, image)
   video, image = tile(video, n), tile(image, n)
   z = jax.random.normal(rng, _noise_shape(config, n))
-  frames = make_generator(config).apply(variables, to_float(video), to_float(image), z, train=False)
+  frames = mixed_apply(make_generator(config), variables, to_float(video), to_float(image), z, train=False,
+                       dtype=compute_dtype(config))
   return {"images": to_uint8(frames), "video": video, "image": image}
 
 

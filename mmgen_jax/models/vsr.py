@@ -26,6 +26,7 @@ from mmgen_jax.errors import UserError
 from mmgen_jax.layers.augment import random_channel_order
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.patch_gan import ConditionalPatchGAN
+from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.layers.updown import depth_to_space
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics.batched import batched_sample
@@ -223,7 +224,7 @@ def train_step(config, state, batch, rng):
     return _adversarial_step(config, state, model, lr, hr, rng)
 
   def loss_fn(params):
-    out = model.apply({"params": params}, lr)
+    out = mixed_apply(model, {"params": params}, lr, dtype=compute_dtype(config))
     return charbonnier(out, hr), out
 
   (loss, out), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -242,12 +243,14 @@ def _adversarial_step(config, state, model, lr, hr, rng):
   frames = lambda x: x.reshape((-1,) + x.shape[2:]) * 2.0 - 1.0
   b, t, h, w, c = lr.shape
   base = jax.image.resize(lr.reshape(b * t, h, w, c), (b * t, SCALE * h, SCALE * w, c), "bicubic") * 2.0 - 1.0
+  dtype = compute_dtype(config)
 
   def generate(g_params):
-    return frames(model.apply({"params": g_params}, lr)), state.g_model_state
+    return frames(mixed_apply(model, {"params": g_params}, lr, dtype=dtype)), state.g_model_state
 
   def discriminate(d_params, model_state, x, condition, train):
-    return apply_with_state(make_discriminator(config), d_params, model_state, x, condition, train=train)
+    return apply_with_state(make_discriminator(config), d_params, model_state, x, condition, train=train,
+                            dtype=dtype)
 
   def reconstruction(fake):
     out, target = fake * 0.5 + 0.5, hr.reshape(fake.shape)
@@ -260,7 +263,8 @@ def _adversarial_step(config, state, model, lr, hr, rng):
 
 def upscale(config, variables, lr_video):
   """uint8 lr_video [N, T, h, w, 3] -> uint8 [N, T, 4h, 4w, 3], any T, h, w: the passes run as rolled scans."""
-  return make_model(config, unroll=False, quantize=True).apply(variables, lr_video.astype(jnp.float32) / 255.0)
+  return mixed_apply(make_model(config, unroll=False, quantize=True), variables,
+                     lr_video.astype(jnp.float32) / 255.0, dtype=compute_dtype(config))
 
 
 def default_conditions(config, n):

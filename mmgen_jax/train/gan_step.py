@@ -7,6 +7,7 @@ over their modules and conditions, so the same code serves unconditional and con
 import jax
 import jax.numpy as jnp
 
+from mmgen_jax.layers.precision import mixed_apply
 from mmgen_jax.train import losses
 
 
@@ -72,9 +73,10 @@ def deinterleave(x):
   return pairs[:, 0], pairs[:, 1]
 
 
-def apply_with_state(module, params, model_state, *args, train):
-  """module.apply that returns (output, model state): updated when training, unchanged otherwise."""
+def apply_with_state(module, params, model_state, *args, train, dtype=jnp.float32):
+  """module.apply in compute `dtype` (`layers/precision.py`) that returns (output, model state): updated when
+  training, unchanged otherwise."""
   variables = {"params": params, **model_state}
   if train:
-    return module.apply(variables, *args, train=True, mutable=list(model_state))
-  return module.apply(variables, *args, train=False), model_state
+    return mixed_apply(module, variables, *args, train=True, mutable=list(model_state), dtype=dtype)
+  return mixed_apply(module, variables, *args, train=False, dtype=dtype), model_state
