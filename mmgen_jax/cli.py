@@ -60,7 +60,7 @@ def _sample(args):
     raise UserError(f"--num must be a positive number of samples, got {args.num}: e.g. --num 16")
   if not (args.out or args.export):
     raise UserError("sample writes its samples to --out FILE.npz, or as an image dataset to --export DIR: pass one")
-  model = load(args.workdir)
+  model = load(args.workdir, settings=args.set)
   conditions = {}
   if args.cond:
     if not os.path.exists(args.cond):
@@ -148,6 +148,9 @@ def make_parser():
   s.add_argument("--seed", type=int, default=0)
   s.add_argument("--labels", help="comma-separated class labels (conditional families)")
   s.add_argument("--cond", help=".npz of condition arrays keyed by feature name")
+  s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                 help="change an inference setting (infer.*), e.g. --set infer.chunk_frames=16 (vsr: frames per chunk "
+                      "of a long video)")
   s.set_defaults(run=_sample)
 
   e = sub.add_parser("eval", help="print the family's metrics of a trained workdir as one JSON object")

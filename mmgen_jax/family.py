@@ -32,6 +32,9 @@ Optional (defaults in parentheses):
   returned beside the samples, e.g. the digits asked for or the true targets (({}, {}): sample from the prior).
 - `decode_outputs(config, out) -> out`: on the host, after `sample`: adds what is for people, e.g. `text` strings
   from token ids, or `panels` for the sample grids (unchanged).
+- `host_sample(config, sample_fn, variables, rng, n, **conditions) -> out`: on the host, around the jitted
+  `sample` (`sample_fn(variables, rng, n, **conditions)`): a family whose inputs can be of any size (a video of any
+  length) splits them into pieces of bounded size, calls `sample_fn` on each and joins the outputs (one call).
 """
 import functools
 import inspect
@@ -54,6 +57,7 @@ OPTIONAL = {
     "encode_inputs": ("config", "arrays"),
     "default_conditions": ("config", "n"),
     "decode_outputs": ("config", "out"),
+    "host_sample": ("config", "sample_fn", "variables", "rng", "n"),
 }
 
 
@@ -93,6 +97,12 @@ def _unchanged(config, value):
   return value
 
 
+def _one_call(config, sample_fn, variables, rng, n, **conditions):
+  """The default `host_sample`: the jitted sampler once, on the whole input."""
+  del config
+  return sample_fn(variables, rng, n, **conditions)
+
+
 class Family:
   """A family module checked against the contract, with every optional part filled in."""
 
@@ -112,6 +122,7 @@ class Family:
     self.encode_inputs = getattr(module, "encode_inputs", _unchanged)
     self.decode_outputs = getattr(module, "decode_outputs", _unchanged)
     self.default_conditions = getattr(module, "default_conditions", lambda config, n: ({}, {}))
+    self.host_sample = getattr(module, "host_sample", _one_call)
     self.config_defaults = dict(getattr(module, "CONFIG_DEFAULTS", {}))
     self.condition_names = tuple(inspect.signature(module.sample).parameters)[len(REQUIRED["sample"]):]
 
@@ -152,7 +163,7 @@ class Family:
       if not conditions:
         conditions, references = self.default_conditions(config, int(n))
       self.check_condition_names(conditions)
-      out = jitted(variables, rng, int(n), **conditions)
+      out = self.host_sample(config, jitted, variables, rng, int(n), **conditions)
       return self.decode_outputs(config, {**references, **out})
 
     return run

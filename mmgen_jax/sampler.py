@@ -3,7 +3,7 @@ import json
 import os
 
 from mmgen_jax import parallel
-from mmgen_jax.config import Config
+from mmgen_jax.config import Config, apply_overrides
 from mmgen_jax.errors import UserError
 from mmgen_jax.models import get_family
 from mmgen_jax.train import trainer
@@ -32,8 +32,14 @@ class Sampler:
     return self.family.evaluate(self.config, self.state, num, seed)
 
 
-def load(workdir, step=None):
-  """Restores the newest good checkpoint of `workdir` (or `step`) onto this process's devices."""
+def load(workdir, step=None, settings=()):
+  """Restores the newest good checkpoint of `workdir` (or `step`) onto this process's devices. settings:
+  ["infer.KEY=VALUE", ...], inference settings to change (the config's `infer` group, e.g. the chunk size of long
+  videos); everything else is the checkpoint's."""
+  fixed = [item.split("=")[0] for item in settings if not item.strip().startswith("infer.")]
+  if fixed:
+    raise UserError(f"--set {fixed[0]}: sampling changes inference settings only (infer.*); the rest of the config "
+                    f"is the checkpoint's")
   if not os.path.isdir(trainer.checkpoint_dir(workdir)):
     raise UserError(f"{workdir} has no checkpoints/ folder: train first with `mmgen-jax train CONFIG --workdir "
                     f"{workdir}`")
@@ -41,7 +47,7 @@ def load(workdir, step=None):
   try:
     config, _ = ckpt.read_json(step)
     family = get_family(config["family"])
-    config = family.complete_config(Config(config))
+    config = apply_overrides(family.complete_config(Config(config)), settings)
     _, abstract = trainer.build_state(family, config, parallel.make_mesh())
     state, step = ckpt.restore(abstract, step)
   finally:

@@ -41,6 +41,11 @@ if "MMGEN_TEST_XLA_SETUP" not in os.environ:
   # the tf.data iterator are tested against the numpy path explicitly (tests/test_data.py, `tensorflow` fixture).
   os.environ.setdefault("MMGEN_NO_TF", "1")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# One smoke config per family trains in bfloat16 (model.compute_dtype): the zoo smoke test then restores, samples and
+# evaluates a bf16 model of every family (tests/test_precision.py checks the dtypes of every config's step).
+BF16_SMOKE_CONFIGS = ("any2any_digits", "audio2img_digits", "cae_digits", "caption_digits", "dcgan_digits",
+                      "edges2faces", "inpaint_faces", "mvae_digits", "style_videos", "vae_digits", "vgan_photos",
+                      "vsr_photos")
 # Files of tests that run whole processes (multi-device, multi-process, signals): slow, not grouped.
 _PROCESS_TEST_FILES = ("test_parallel.py", "test_train_cli.py", "test_reliability.py")
 
@@ -67,7 +72,7 @@ def smoke_config():
 @pytest.fixture(scope="session")
 def smoke_workdir():
   """smoke_workdir(CONFIG) -> path of a workdir where CONFIG's smoke config was trained (once per suite run, shared
-  by all workers: tests only read it)."""
+  by all workers: tests only read it); in bfloat16 for BF16_SMOKE_CONFIGS."""
   from mmgen_jax.config import get_config
   from mmgen_jax.locks import file_lock
   from mmgen_jax.models import get_family
@@ -80,6 +85,8 @@ def smoke_workdir():
       if not os.path.exists(done):
         shutil.rmtree(path, ignore_errors=True)  # A worker that failed half-way.
         config = get_config(name, smoke=True)
+        if name in BF16_SMOKE_CONFIGS:
+          config.model.compute_dtype = "bfloat16"
         train(config, path, get_family(config.family), progress=False)
         open(done, "w").close()
     return path

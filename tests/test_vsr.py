@@ -12,6 +12,7 @@ from mmgen_jax.config import get_config
 from mmgen_jax.data import videos
 from mmgen_jax.errors import UserError
 from mmgen_jax.models import vsr
+from mmgen_jax.pieces import windows
 
 
 def test_low_resolution_frames_are_antialiased_bicubic_downsamplings():
@@ -84,6 +85,44 @@ def test_inference_memory_grows_only_by_low_resolution_features_and_outputs():
   assert per_frame <= 2 * lr_features < hr_activations, (temp, per_frame)
 
 
+@pytest.mark.parametrize("size,overlap", [(8, 2), (16, 4), (5, 0), (9, 4)])
+def test_windows_cover_the_input_once_with_context_on_both_sides(size, overlap):
+  for length in range(1, 60):
+    found = windows(length, size, overlap)
+    kept = np.concatenate([np.arange(a, b) for _, a, b in found])
+    np.testing.assert_array_equal(kept, np.arange(length))  # Each item kept once, in order.
+    width = min(size, length)
+    for start, a, b in found:
+      assert 0 <= start <= a < b <= start + width <= length
+      assert a == 0 or a - start >= overlap  # Context before the kept part, unless it starts the input.
+      assert b == length or start + width - b >= overlap  # And after it.
+  with pytest.raises(UserError, match="larger than twice the overlap"):
+    windows(20, 8, 4)
+
+
+def test_long_videos_in_chunks_and_tiles_equal_the_whole_video_where_context_covers_the_receptive_field():
+  """The single-frame model sees about 5 LR pixels around each (convolutions, then the bicubic base): with 6 pixels
+  of tile context and whole frames per chunk, the pieces' outputs are the whole video's. With propagation, one
+  piece that covers the video is exactly `sample`; cut ones differ where propagation is cut (measured in
+  benchmarks/vsr_long_video.py)."""
+  import functools
+
+  lr = np.random.default_rng(2).integers(0, 256, (1, 11, 22, 30, 3)).astype(np.uint8)
+  for propagation in (False, True):
+    config, variables = _model(propagation)
+    variables = jax.tree.map(lambda a: a + 0.01, variables)  # A non-zero residual (to_rgb starts at 0).
+    sample_fn = jax.jit(functools.partial(vsr.sample, config), static_argnums=2)
+    whole = np.asarray(sample_fn(variables, None, 1, lr_video=lr)["video"])
+    pieces = lambda **infer: vsr.host_sample(type(config)({**config, "infer": infer}), sample_fn, variables, None,
+                                             1, lr_video=lr)["video"]
+    np.testing.assert_array_equal(pieces(chunk_frames=11, chunk_overlap=0, tile=0, tile_overlap=0), whole)
+    chunked = pieces(chunk_frames=4, chunk_overlap=1, tile=16, tile_overlap=6)
+    assert chunked.shape == whole.shape and chunked.dtype == np.uint8
+    if not propagation:
+      difference = np.abs(chunked.astype(int) - whole)
+      assert difference.max() <= 1 and np.mean(difference == 0) > 0.999, (difference.max(), difference.mean())
+
+
 def test_training_fits_a_batch_and_moves_every_parameter():
   config = get_config("vsr_photos", smoke=True)
   config.data.augment = []  # One fixed batch to fit.
@@ -147,6 +186,19 @@ def test_cli_upscales_user_videos_of_any_length_and_size(smoke_workdir, tmp_path
   np.savez(cond, lr_video=lr[:, 0])
   result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", out)
   assert result.returncode == 2 and "lr_video condition has shape [2, 12, 20, 3]" in last_line(result.stderr)
+  # Long videos in chunks and tiles (`infer.*`, the only settings sampling may change).
+  np.savez(cond, lr_video=lr)
+  chunked = tmp_path / "chunked.npz"
+  result = run_main(capsys, "sample", "--workdir", workdir, "--num", 2, "--cond", cond, "--out", chunked,
+                    "--set", "infer.chunk_frames=4", "--set", "infer.chunk_overlap=1", "--set", "infer.tile=8",
+                    "--set", "infer.tile_overlap=2")
+  assert result.returncode == 0, result.stderr
+  with np.load(out) as whole, np.load(chunked) as pieces:
+    assert pieces["video"].shape == whole["video"].shape
+  result = run_main(capsys, "sample", "--workdir", workdir, "--cond", cond, "--out", out, "--set", "model.width=4")
+  assert result.returncode == 2 and "inference settings only (infer.*)" in last_line(result.stderr)
+  result = run_main(capsys, "sample", "--workdir", workdir, "--cond", cond, "--out", out, "--set", "infer.tile=4")
+  assert result.returncode == 2 and "larger than twice the overlap" in last_line(result.stderr)
 
 
 def _write_videos(root, lengths, size=(40, 72)):

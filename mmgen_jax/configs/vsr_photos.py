@@ -22,6 +22,9 @@ def get_config(smoke=False, propagation=True):
       ema=dict(decay=0.99, start_step=200),  # 0.999 lags a 2,000-step run: 35.04 vs 36.22 dB held out (GPU sweep).
       train=dict(steps=2000, sample_every=1000, ckpt_every=500, best_metric="psnr", best_mode="max", eval_every=500,
                  eval_num=0, num_grid=4),
+      # Sampling long videos (`vsr.host_sample`): chunks of frames and tiles of LR pixels (0: whole frames), each
+      # with context on every side that is computed and dropped. `mmgen-jax sample --set infer.chunk_frames=16`.
+      infer=dict(chunk_frames=32, chunk_overlap=4, tile=0, tile_overlap=8),
   )
   if smoke:
     shrink_for_smoke(config, batch_size=2, num_grid=2, width=8, blocks=1)

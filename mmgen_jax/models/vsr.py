@@ -14,11 +14,13 @@ so any T runs and memory grows with T only by the backward pass's LR features an
 Loss: Charbonnier (a smooth L1, eps 1e-3) on the HR frames in [0, 1].
 """
 import functools
+import itertools
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import tqdm
 
 from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import eval_arrays
@@ -31,6 +33,7 @@ from mmgen_jax.layers.updown import depth_to_space
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics.batched import batched_sample
 from mmgen_jax.metrics.image import psnr, ssim
+from mmgen_jax.pieces import windows
 from mmgen_jax.state import GANState, TrainState
 from mmgen_jax.train.gan_step import adversarial_step, apply_with_state
 from mmgen_jax.train.images import panels
@@ -39,7 +42,8 @@ from mmgen_jax.train.optim import make_optimizer
 SCALE = 4
 # Settings that configs of older checkpoints lack, as those checkpoints were trained.
 CONFIG_DEFAULTS = {"data.augment": ["flip", "reverse"], "loss.adv_weight": 0.0, "optim.schedule": "cosine",
-                   "optim.b1": 0.9, "optim.b2": 0.99}
+                   "optim.b1": 0.9, "optim.b2": 0.99, "infer.chunk_frames": 32, "infer.chunk_overlap": 4,
+                   "infer.tile": 0, "infer.tile_overlap": 8}
 
 
 class ResidualBlock(nn.Module):
@@ -282,6 +286,37 @@ def sample(config, variables, rng, n, lr_video=None):
   lr_video = tile(check_condition("lr_video", lr_video, (None, None, None, 3), single=False), n)
   video = upscale(config, variables, lr_video)
   return {"video": video, "lr_video": lr_video, "images": video[:, video.shape[1] // 2]}
+
+
+def host_sample(config, sample_fn, variables, rng, n, lr_video=None):
+  """`sample` for a video of any length and size in bounded memory: temporal chunks of `infer.chunk_frames` frames
+  and spatial tiles of `infer.tile` x `infer.tile` LR pixels (0: whole frames), each with `infer.chunk_overlap`
+  frames and `infer.tile_overlap` pixels of context on every side that are computed and dropped
+  (`mmgen_jax/pieces.py`: all pieces have one shape, so the sampler compiles once). Memory then grows with the
+  length only by the input and output clips (uint8). Where one chunk and one tile cover the video: exactly
+  `sample`. Elsewhere the propagation is cut at chunk and tile borders: the context is what keeps that from
+  showing (measured in `benchmarks/vsr_long_video.py`)."""
+  if lr_video is None:
+    return sample_fn(variables, rng, n)  # The sampler's own error line.
+  lr_video = tile(check_condition("lr_video", lr_video, (None, None, None, 3), single=False), n)
+  _, t, h, w, c = lr_video.shape
+  f = config.infer
+  chunks = windows(t, f.chunk_frames, f.chunk_overlap, "chunk (infer.chunk_frames)")
+  rows, cols = (windows(size, f.tile, f.tile_overlap, "tile (infer.tile)") for size in (h, w))
+  pieces = list(itertools.product(chunks, rows, cols))
+  if len(pieces) == 1:
+    return sample_fn(variables, rng, n, lr_video=lr_video)
+  lr_video = np.asarray(lr_video)
+  size = (min(t, f.chunk_frames), *(min(d, f.tile if f.tile > 0 else d) for d in (h, w)))
+  video = np.empty((n, t, SCALE * h, SCALE * w, c), np.uint8)
+  # A progress bar on terminals only (disable=None).
+  for (t0, ta, tb), (y0, ya, yb), (x0, xa, xb) in tqdm.tqdm(pieces, desc="upscaling in chunks", leave=False,
+                                                           disable=None):
+    piece = lr_video[:, t0:t0 + size[0], y0:y0 + size[1], x0:x0 + size[2]]
+    out = np.asarray(sample_fn(variables, rng, n, lr_video=piece)["video"])
+    y, x = slice(SCALE * (ya - y0), SCALE * (yb - y0)), slice(SCALE * (xa - x0), SCALE * (xb - x0))
+    video[:, ta:tb, SCALE * ya:SCALE * yb, SCALE * xa:SCALE * xb] = out[:, ta - t0:tb - t0, y, x]
+  return {"video": video, "lr_video": lr_video, "images": video[:, t // 2]}
 
 
 def decode_outputs(config, out):

@@ -1,0 +1,112 @@
+"""Long-video super-resolution in bounded memory: `mmgen-jax sample` on videos of 30, 100 and 300 frames of 180x320
+(-> 720x1280), in chunks (`infer.chunk_frames`, `vsr.host_sample`) and whole, each run in a fresh process.
+
+  python benchmarks/vsr_long_video.py --workdir workdirs/vsr_photos [--frames 30,100,300] [--whole 30,100]
+
+Per run, one JSON line: frames, how (chunks or whole), wall seconds (compile included) and seconds per frame, the
+process's peak resident memory (VmHWM) and how much of it the input and output clips are (uint8, they grow with the
+length whatever the chunking), and XLA's own memory for one chunk's program (temp buffers, from the compiled
+program's memory analysis). Then, for the lengths run both ways, how far the chunked output is from the whole
+video's: max abs difference, the share of identical values, and the PSNR between the two (uint8 levels).
+The video: a slow pan with zoom over scikit-image's `astronaut` photo, each frame cut out and area-downsampled to
+180x320 (a camera moving over a real scene; no ground truth is needed to compare the two ways).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+SIZE = (180, 320)
+
+
+def pan_video(frames, size=SIZE, seed=0):
+  """uint8 [1, frames, h, w, 3]: a window panning and zooming slowly over the astronaut photo, downsampled."""
+  from skimage import data
+  from skimage.transform import resize
+
+  photo = data.astronaut() / 255.0
+  h, w = size
+  rng = np.random.default_rng(seed)
+  drift = rng.uniform(0.2, 0.5, 2)
+  out = []
+  for t in range(frames):
+    scale = 1.4 + 0.3 * np.sin(t / 40)  # Source pixels per output pixel.
+    ch, cw = int(h * scale), int(w * scale)
+    y = int((photo.shape[0] - ch) * (0.5 + 0.45 * np.sin(drift[0] * t / 10)))
+    x = int((photo.shape[1] - cw) * (0.5 + 0.45 * np.sin(drift[1] * t / 10 + 1)))
+    crop = photo[max(y, 0):max(y, 0) + ch, max(x, 0):max(x, 0) + cw]
+    out.append(resize(crop, (h, w, 3), anti_aliasing=True))
+  return (np.clip(np.asarray(out), 0, 1) * 255).round().astype(np.uint8)[None]
+
+
+def peak_rss_mib():
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith("VmHWM:"):
+        return int(line.split()[1]) / 1024
+  return float("nan")
+
+
+def run_one(workdir, frames, whole, out_path):
+  """In this (fresh) process: upscale a `frames`-long pan, write the output to out_path, print one JSON line."""
+  import jax
+
+  from mmgen_jax.models import vsr
+  from mmgen_jax.sampler import load
+
+  settings = ["infer.chunk_frames=0"] if whole else []
+  model = load(workdir, settings=settings)
+  lr = pan_video(frames)
+  start = time.perf_counter()
+  video = np.asarray(model.sample(0, 1, lr_video=lr)["video"])
+  seconds = time.perf_counter() - start
+  f = model.config.infer
+  piece = (1, frames if whole else min(frames, f.chunk_frames), *SIZE, 3)
+  compiled = jax.jit(lambda v, x: vsr.upscale(model.config, v, x)).lower(
+      model.variables, jax.ShapeDtypeStruct(piece, np.uint8)).compile()
+  np.save(out_path, video)
+  print(json.dumps({
+      "frames": frames, "how": "whole" if whole else f"chunks of {f.chunk_frames} (+{f.chunk_overlap} each side)",
+      "seconds": round(seconds, 1), "seconds_per_frame": round(seconds / frames, 3),
+      "peak_rss_mib": round(peak_rss_mib()), "clips_mib": round((lr.nbytes + video.nbytes) / 2 ** 20),
+      "xla_temp_mib_per_piece": round(compiled.memory_analysis().temp_size_in_bytes / 2 ** 20),
+      "compute_dtype": model.config.model.get("compute_dtype", "float32")}), flush=True)
+
+
+def compare(a, b):
+  a, b = np.load(a).astype(np.int16), np.load(b).astype(np.int16)
+  mse = np.mean((a - b) ** 2.0)
+  return {"max_abs_difference": int(np.abs(a - b).max()), "identical": round(float(np.mean(a == b)), 5),
+          "psnr_db": round(float(10 * np.log10(255 ** 2 / mse)), 2) if mse else float("inf")}
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--workdir", required=True)
+  p.add_argument("--frames", default="30,100,300")
+  p.add_argument("--whole", default="30,100", help="lengths also run as one whole video, to compare")
+  p.add_argument("--one", nargs=3, metavar=("FRAMES", "WHOLE", "OUT"), help=argparse.SUPPRESS)
+  args = p.parse_args()
+  if args.one:
+    return run_one(args.workdir, int(args.one[0]), args.one[1] == "1", args.one[2])
+  tmp = tempfile.mkdtemp(prefix="vsr_long_")
+  runs = [(int(n), False) for n in args.frames.split(",")] + [(int(n), True) for n in args.whole.split(",") if n]
+  for frames, whole in runs:
+    out = os.path.join(tmp, f"{frames}_{int(whole)}.npy")
+    subprocess.run([sys.executable, __file__, "--workdir", args.workdir, "--one", str(frames), str(int(whole)), out],
+                   check=True)
+  for frames, whole in runs:
+    if whole and os.path.exists(os.path.join(tmp, f"{frames}_0.npy")):
+      print(json.dumps({"frames": frames, "chunked_vs_whole": compare(os.path.join(tmp, f"{frames}_0.npy"),
+                                                                      os.path.join(tmp, f"{frames}_1.npy"))}))
+  shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+  main()
