@@ -1,15 +1,19 @@
 """Train-step and sampler speed of every zoo config (full size, not smoke) on this machine's first device.
 
   python benchmarks/zoo_speed.py [--configs dcgan_digits,vae_digits] [--steps 10] [--set model.compute_dtype=bfloat16]
+  python benchmarks/zoo_speed.py --set data.batch_size=256 --peak-tflops 989   # a large batch; MFU against a peak
   python benchmarks/zoo_speed.py --dump-batches DIR    # save one real batch per config (for a machine without
                                                        # scikit-learn / scikit-image, e.g. a GPU image)
   python benchmarks/zoo_speed.py --batches DIR         # time on those saved batches
 
 On a CPU the step runs as the trainer runs it: split into one device per core (`parallel.split_cpu_into_devices`;
 MMGEN_CPU_DEVICES=1 measures XLA's single CPU device). Samplers run on one device, as `load(workdir).sample` does.
-Per config, one JSON line: init and train-step compile seconds (lower + compile, measured apart from running), step
-milliseconds and images/s at the config's batch size, and the jitted sampler's compile seconds, batch-1 latency and
-batch-256 throughput, on a batch drawn once from the config's own dataset.
+Per config, one JSON line: init and train-step compile seconds (lower + compile, measured apart from running; XLA's
+persistent cache is off, so these are first-run compiles), step milliseconds and images/s at the config's batch
+size, the step's FLOPs (XLA's cost analysis) and achieved TFLOP/s (model FLOPs utilisation too, given the device's
+peak for the dtype with --peak-tflops), the step's memory (the compiled program's arguments + outputs + temporaries,
+and the device's peak where it reports one), and the jitted sampler's compile seconds, batch-1 latency and batch-256
+throughput, on a batch drawn once from the config's own dataset.
 """
 import argparse
 import json
@@ -93,7 +97,22 @@ def compile_seconds(jitted, *args):
   return compiled, time.perf_counter() - t
 
 
-def bench_config(name, config, family, batch, steps):
+def step_memory_mib(compiled):
+  """MiB the compiled step holds at its peak: arguments + outputs + temporaries, less the donated (aliased) state."""
+  m = compiled.memory_analysis()
+  if m is None:
+    return None
+  total = m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes
+  return round(total / 2 ** 20, 1)
+
+
+def device_peak_mib():
+  """The first device's peak memory in use (GPUs and TPUs report it; the CPU does not: None)."""
+  stats = jax.devices()[0].memory_stats() or {}
+  return round(stats["peak_bytes_in_use"] / 2 ** 20, 1) if "peak_bytes_in_use" in stats else None
+
+
+def bench_config(name, config, family, batch, steps, peak_tflops=None):
   mesh = parallel.batch_mesh(config.data.batch_size)
   rng = jax.random.PRNGKey(config.seed)
   init, init_compile = compile_seconds(trainer.make_init(family, config, mesh), rng)
@@ -109,10 +128,16 @@ def bench_config(name, config, family, batch, steps):
   jax.block_until_ready(m)
   step_s = (time.perf_counter() - t) / steps
   flops = train_step_flops(family, config, state, batch)
+  achieved = flops / step_s / 1e12 if flops else None
   row = {"config": name, "family": config.family, "batch": config.data.batch_size,
+         "compute_dtype": config.model.get("compute_dtype", "float32"),
          "init_compile_s": round(init_compile, 2), "step_compile_s": round(step_compile, 2),
          "step_ms": round(step_s * 1e3, 2), "images_per_s": round(config.data.batch_size / step_s, 1),
-         "step_gflops": round(flops / 1e9, 2) if flops else None, "devices": mesh.devices.size}
+         "step_gflops": round(flops / 1e9, 2) if flops else None,
+         "achieved_tflops": round(achieved, 4) if achieved else None,
+         "mfu": round(achieved / peak_tflops, 4) if achieved and peak_tflops else None,
+         "step_memory_mib": step_memory_mib(step_c), "device_peak_mib": device_peak_mib(),
+         "devices": mesh.devices.size}
   variables = jax.device_put(state.ema_variables(), jax.devices()[0])
   sample = family.make_sampler(config)  # With the family's default conditions, as `load(workdir).sample` runs.
   for n, key in ((1, "sample_b1"), (256, "sample_b256")):
@@ -135,6 +160,7 @@ def main():
   p.add_argument("--set", action="append", default=[], help="override applied to every config, e.g. data.batch_size=64")
   p.add_argument("--dump-batches", help="write DIR/CONFIG.npz (one real batch) and exit")
   p.add_argument("--batches", help="read DIR/CONFIG.npz instead of opening the datasets")
+  p.add_argument("--peak-tflops", type=float, help="the device's peak TFLOP/s for the compute dtype (MFU)")
   args = p.parse_args()
   parallel.split_cpu_into_devices()
   device = jax.devices()[0].device_kind
@@ -155,7 +181,8 @@ def main():
       os.makedirs(args.dump_batches, exist_ok=True)
       np.savez(os.path.join(args.dump_batches, f"{name}.npz"), __config__=json.dumps(config.to_dict()), **batch)
       continue
-    print(json.dumps({**bench_config(name, config, family, batch, args.steps), "device": device}), flush=True)
+    row = bench_config(name, config, family, batch, args.steps, args.peak_tflops)
+    print(json.dumps({**row, "device": device}), flush=True)
 
 
 if __name__ == "__main__":

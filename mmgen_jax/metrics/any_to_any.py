@@ -107,25 +107,29 @@ def real_data_report(arrays, modalities, judges=None):
   return out
 
 
-def coherence_report(config, variables, sample_given, encode_inputs, decode_outputs, arrays, input_key, modalities,
+def coherence_report(config, variables, sample_masked, encode_inputs, decode_outputs, arrays, input_key, modalities,
                      num=None, seed=0):
   """Accuracy of every direction `S_to_T` (T generated from a posterior draw given S alone, judged against the
   label of S's example), `joint_prior` (the fraction of prior samples whose modalities all name one digit, each
   judge calling one), `video_frames` / `video_motion` for the video generated from each source, and `coherence`
-  (the mean over directions)."""
+  (the mean over directions). sample_masked(config, variables, rng, n, inputs, present): every direction and the
+  prior run one compiled program, told by `present` (bool [n] per input) which inputs it may read."""
   import jax
+  import jax.numpy as jnp
 
   judges = Judges()
   n = min(num or len(arrays["label"]), len(arrays["label"]))
   labels = np.asarray(arrays["label"])[:n]
   feature = {m: "text" if m == "text" else input_key[m] for m in modalities}
   conditions = encode_inputs(config, {feature[m]: arrays[feature[m]][:n] for m in modalities})
+  inputs = {input_key[m]: conditions[input_key[m]] for m in modalities}
   # Weights as arguments, not closure constants: XLA would constant-fold through them (slower compiles).
-  jitted = jax.jit(lambda v, rng, c: sample_given(config, v, rng, n, c))
+  jitted = jax.jit(lambda v, rng, c, p: sample_masked(config, v, rng, n, c, p))
   rng = jax.random.PRNGKey(seed)
+  only = lambda source: {input_key[m]: jnp.full(n, m == source) for m in modalities}
   out, directions = {}, []
   for source in modalities:
-    generated = decode_outputs(config, jitted(variables, rng, {input_key[source]: conditions[input_key[source]]}))
+    generated = decode_outputs(config, jitted(variables, rng, inputs, only(source)))
     for target in modalities:
       if target == source:
         continue
@@ -139,7 +143,7 @@ def coherence_report(config, variables, sample_given, encode_inputs, decode_outp
         calls = judges.calls(target, generated)
       out[name] = float(np.mean(calls == labels))
       directions.append(name)
-  prior = decode_outputs(config, jax.jit(lambda v, r: sample_given(config, v, r, n, {}))(variables, rng))
+  prior = decode_outputs(config, jitted(variables, rng, inputs, only(None)))
   calls = np.stack([judges.calls(m, prior) for m in modalities])
   out["joint_prior"] = float(np.mean((calls == calls[:1]).all(0) & (calls[0] >= 0)))
   out["coherence"] = float(np.mean([out[k] for k in directions]))

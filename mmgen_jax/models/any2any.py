@@ -477,26 +477,34 @@ def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None,
 
 def sample_given(config, variables, rng, n, given, mean=False):
   """`sample` for the conditions in the dict `given`; `mean` (static) decodes the posterior mean instead of a draw."""
+  given = {k: tile(v, n) for k, v in _check_inputs(config, given).items()}
+  return sample_masked(config, variables, rng, n, given, {k: jnp.ones(n, bool) for k in given}, mean)
+
+
+def sample_masked(config, variables, rng, n, inputs, present, mean=False):
+  """All modalities for n examples, each inferred from the modalities `present` marks for it: inputs {key: [n,
+  ...]} (INPUT_KEY names), present {key: bool [n]}; an example with none present is drawn from the prior.
+  One program for every subset of the inputs it holds (the evaluation's directions and prior share one compile)."""
   m = config.model
   model, dtype = make_model(config), compute_dtype(config)
   z_rng, w_rng = jax.random.split(rng)
+  z = sample_prior(mixed_apply(model, variables, method=AnyToAnyVAE.prior, dtype=dtype), z_rng, n)
   private = {}
-  if not given:
-    z = sample_prior(mixed_apply(model, variables, method=AnyToAnyVAE.prior, dtype=dtype), z_rng, n)
-  else:
-    given = {k: tile(v, n) for k, v in _check_inputs(config, given).items()}
+  if inputs:
     experts, private = split_experts(
-        mixed_apply(model, variables, _model_inputs(given), method=AnyToAnyVAE.experts, dtype=dtype), m.latent_dim)
-    mu, logvar = product_of_experts(experts, {k: jnp.ones(n, bool) for k in experts})
-    z = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mu.shape)
+        mixed_apply(model, variables, _model_inputs(inputs), method=AnyToAnyVAE.experts, dtype=dtype), m.latent_dim)
+    mask = {k: present[INPUT_KEY[k]] for k in experts}
+    mu, logvar = product_of_experts(experts, mask)
+    posterior = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mu.shape)
+    z = jnp.where(jnp.any(jnp.stack(list(mask.values())), axis=0)[:, None], posterior, z)
   codes = {}
   for i, k in enumerate(_modalities(config)):
     noise = jax.random.normal(jax.random.fold_in(w_rng, i), (n, m.private_dim))
+    w = noise
     if k in private:
       w_mean, w_logvar = private[k]
-      w = w_mean if mean else w_mean + jnp.exp(0.5 * w_logvar) * noise
-    else:
-      w = noise
+      drawn = w_mean if mean else w_mean + jnp.exp(0.5 * w_logvar) * noise
+      w = jnp.where(present[INPUT_KEY[k]][:, None], drawn, noise)
     codes[k] = jnp.concatenate([z, w], axis=1)
   return generate(config, variables, codes)
 
@@ -506,5 +514,5 @@ def evaluate(config, state, num=None, seed=0):
   prior samples and their mean (`coherence`): see `metrics/any_to_any.py`."""
   from mmgen_jax.metrics.any_to_any import coherence_report
 
-  return coherence_report(config, state.ema_variables(), sample_given, encode_inputs, decode_outputs,
+  return coherence_report(config, state.ema_variables(), sample_masked, encode_inputs, decode_outputs,
                           eval_arrays(config), INPUT_KEY, _modalities(config), num, seed)
