@@ -4,6 +4,7 @@ another seed says what the noise is: the bf16 - fp32 gap is within noise when it
 one.
 
   python benchmarks/precision_quality.py --configs cgan_digits,vsr_photos [--root workdirs/precision] [--parallel 2]
+  python benchmarks/precision_quality.py --configs vsr_photos --set train.steps=500   # a shorter schedule, all runs
   python benchmarks/precision_quality.py --configs cgan_digits,vsr_photos --report   # the table of finished runs
 
 Runs that already finished (a `done.json` in their workdir) are not run again. Each run is
@@ -30,7 +31,7 @@ def workdir(root, config, variant):
   return os.path.join(root, f"{config}-{variant}")
 
 
-def run(root, config, variant, devices):
+def run(root, config, variant, devices, overrides=()):
   """Trains and evaluates one variant (skipped when done); returns its done.json record."""
   wd = workdir(root, config, variant)
   done = os.path.join(wd, "done.json")
@@ -41,11 +42,12 @@ def run(root, config, variant, devices):
   env = {**os.environ, **({"MMGEN_CPU_DEVICES": str(devices)} if devices else {})}
   cli = [sys.executable, "-m", "mmgen_jax.cli"]
   start = time.time()
-  subprocess.run(cli + ["train", config, "--workdir", wd, "--no-progress", "--set", f"model.compute_dtype={dtype}",
-                        "--set", f"seed={seed}"], check=True, env=env, stdout=subprocess.DEVNULL)
+  sets = [f"model.compute_dtype={dtype}", f"seed={seed}", *overrides]
+  subprocess.run(cli + ["train", config, "--workdir", wd, "--no-progress"] + [a for s in sets for a in ("--set", s)],
+                 check=True, env=env, stdout=subprocess.DEVNULL)
   train_seconds = time.time() - start
   scores = subprocess.run(cli + ["eval", "--workdir", wd], check=True, env=env, capture_output=True, text=True)
-  record = {"config": config, "variant": variant, "compute_dtype": dtype, "seed": seed,
+  record = {"config": config, "variant": variant, "compute_dtype": dtype, "seed": seed, "overrides": list(overrides),
             "train_seconds": round(train_seconds), "eval": json.loads(scores.stdout.strip().splitlines()[-1])}
   with open(done, "w") as f:
     json.dump(record, f)
@@ -80,6 +82,7 @@ def main():
   p.add_argument("--root", default="workdirs/precision")
   p.add_argument("--parallel", type=int, default=2, help="runs at once (each on one CPU device when > 1)")
   p.add_argument("--report", action="store_true", help="only print the table of the finished runs")
+  p.add_argument("--set", action="append", default=[], help="a config override for every run, e.g. train.steps=500")
   args = p.parse_args()
   jobs = [(c, v) for c in args.configs.split(",") for v in args.variants.split(",")]
   if args.report:
@@ -92,7 +95,7 @@ def main():
   else:
     devices = 1 if args.parallel > 1 else 0
     with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
-      records = list(pool.map(lambda job: run(args.root, *job, devices), jobs))
+      records = list(pool.map(lambda job: run(args.root, *job, devices, args.set), jobs))
   print(report(records))
 
 

@@ -112,7 +112,7 @@ def device_peak_mib():
   return round(stats["peak_bytes_in_use"] / 2 ** 20, 1) if "peak_bytes_in_use" in stats else None
 
 
-def bench_config(name, config, family, batch, steps, peak_tflops=None):
+def bench_config(name, config, family, batch, steps, peak_tflops=None, sample=True):
   mesh = parallel.batch_mesh(config.data.batch_size)
   rng = jax.random.PRNGKey(config.seed)
   init, init_compile = compile_seconds(trainer.make_init(family, config, mesh), rng)
@@ -138,6 +138,8 @@ def bench_config(name, config, family, batch, steps, peak_tflops=None):
          "mfu": round(achieved / peak_tflops, 4) if achieved and peak_tflops else None,
          "step_memory_mib": step_memory_mib(step_c), "device_peak_mib": device_peak_mib(),
          "devices": mesh.devices.size}
+  if not sample:
+    return row
   variables = jax.device_put(state.ema_variables(), jax.devices()[0])
   sample = family.make_sampler(config)  # With the family's default conditions, as `load(workdir).sample` runs.
   for n, key in ((1, "sample_b1"), (256, "sample_b256")):
@@ -161,6 +163,7 @@ def main():
   p.add_argument("--dump-batches", help="write DIR/CONFIG.npz (one real batch) and exit")
   p.add_argument("--batches", help="read DIR/CONFIG.npz instead of opening the datasets")
   p.add_argument("--peak-tflops", type=float, help="the device's peak TFLOP/s for the compute dtype (MFU)")
+  p.add_argument("--no-sample", action="store_true", help="time the train step only, not the sampler")
   args = p.parse_args()
   parallel.split_cpu_into_devices()
   device = jax.devices()[0].device_kind
@@ -181,7 +184,7 @@ def main():
       os.makedirs(args.dump_batches, exist_ok=True)
       np.savez(os.path.join(args.dump_batches, f"{name}.npz"), __config__=json.dumps(config.to_dict()), **batch)
       continue
-    row = bench_config(name, config, family, batch, args.steps, args.peak_tflops)
+    row = bench_config(name, config, family, batch, args.steps, args.peak_tflops, not args.no_sample)
     print(json.dumps({**row, "device": device}), flush=True)
 
 
