@@ -43,9 +43,8 @@ if "MMGEN_TEST_XLA_SETUP" not in os.environ:
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # One smoke config per family trains in bfloat16 (model.compute_dtype): the zoo smoke test then restores, samples and
 # evaluates a bf16 model of every family (tests/test_precision.py checks the dtypes of every config's step).
-BF16_SMOKE_CONFIGS = ("any2any_digits", "audio2img_digits", "cae_digits", "caption_digits", "dcgan_digits",
-                      "edges2faces", "inpaint_faces", "mvae_digits", "style_videos", "vae_digits", "vgan_photos",
-                      "vsr_photos")
+BF16_SMOKE_CONFIGS = ("any2any_digits", "cae_digits", "caption_digits", "cgan_digits", "dcgan_digits", "edges2faces",
+                      "inpaint_faces", "mvae_digits", "style_photos", "vae_digits", "vgan_digits", "vsr_photos")
 # Files of tests that run whole processes (multi-device, multi-process, signals): slow, not grouped.
 _PROCESS_TEST_FILES = ("test_parallel.py", "test_train_cli.py", "test_reliability.py")
 
