@@ -1,13 +1,16 @@
 """Long-video super-resolution in bounded memory: `mmgen-jax sample` on videos of 30, 100 and 300 frames of 180x320
-(-> 720x1280), in chunks (`infer.chunk_frames`, `vsr.host_sample`) and whole, each run in a fresh process.
+(-> 720x1280), in overlapping chunks (`infer.chunk_frames`, `vsr.host_sample`), in chunks that carry the recurrent
+state across (`infer.carry_state`, `vsr.stream_video`) and whole, each run in a fresh process.
 
-  python benchmarks/vsr_long_video.py --workdir workdirs/vsr_photos [--frames 30,100,300] [--whole 30,100]
-  python benchmarks/vsr_long_video.py --workdir workdirs/vsr_photos --frames 100 --whole 100 --size 90x160
+  python benchmarks/vsr_long_video.py --workdir workdirs/vsr_photos [--frames 30,100,300] [--carried 30,100,300]
+      [--whole 30,100]
+  python benchmarks/vsr_long_video.py --workdir workdirs/vsr_photos --frames 100 --carried 100 --whole 100 \
+      --size 90x160
 
-Per run, one JSON line: frames, how (chunks or whole), wall seconds (compile included) and seconds per frame, the
+Per run, one JSON line: frames, how (chunks, carried or whole), wall seconds (compile included) and seconds per frame, the
 process's peak resident memory (VmHWM) and how much of it the input and output clips are (uint8, they grow with the
 length whatever the chunking), and XLA's own memory for one chunk's program (temp buffers, from the compiled
-program's memory analysis). Then, for the lengths run both ways, how far the chunked output is from the whole
+program's memory analysis). Then, for the lengths run whole too, how far each chunked output is from the whole
 video's: max abs difference, the share of identical values, and the PSNR between the two (uint8 levels); and how
 far each strays from the bicubic upsampling per frame (the lowest PSNR over the frames, and over the last tenth):
 a model trained on 6-frame clips whose propagation drifts over long videos shows there.
@@ -56,26 +59,37 @@ def peak_rss_mib():
   return float("nan")
 
 
-def run_one(workdir, frames, whole, out_path, size=SIZE):
-  """In this (fresh) process: upscale a `frames`-long pan, write the output to out_path, print one JSON line."""
+HOWS = ("chunks", "carried", "whole")
+
+
+def run_one(workdir, frames, how, out_path, size=SIZE):
+  """In this (fresh) process: upscale a `frames`-long pan `how` (one of HOWS), write the output to out_path, print
+  one JSON line."""
   import jax
 
   from mmgen_jax.models import vsr
   from mmgen_jax.sampler import load
 
-  settings = ["infer.chunk_frames=0"] if whole else []
+  settings = {"chunks": [], "carried": ["infer.carry_state=true"], "whole": ["infer.chunk_frames=0"]}[how]
   model = load(workdir, settings=settings)
   lr = pan_video(frames, size)
   start = time.perf_counter()
   video = np.asarray(model.sample(0, 1, lr_video=lr)["video"])
   seconds = time.perf_counter() - start
   f = model.config.infer
-  piece = (1, frames if whole else min(frames, f.chunk_frames), *size, 3)
-  compiled = jax.jit(lambda v, x: vsr.upscale(model.config, v, x)).lower(
-      model.variables, jax.ShapeDtypeStruct(piece, np.uint8)).compile()
+  piece = jax.ShapeDtypeStruct((1, frames if how == "whole" else min(frames, f.chunk_frames), *size, 3), np.uint8)
+  if how == "carried":  # The chunk program of the second sweep (the first runs less).
+    frame = jax.ShapeDtypeStruct((1, *size, 3), np.uint8)
+    state = jax.ShapeDtypeStruct((1, *size, model.config.model.width), np.float32)
+    context = {"before": frame, "after": frame, "backward": state, "forward": state}
+    compiled = jax.jit(lambda v, x, c: vsr.upscale_chunk(model.config, v, x, c)).lower(
+        model.variables, piece, context).compile()
+  else:
+    compiled = jax.jit(lambda v, x: vsr.upscale(model.config, v, x)).lower(model.variables, piece).compile()
   np.save(out_path, video)
   print(json.dumps({
-      "frames": frames, "how": "whole" if whole else f"chunks of {f.chunk_frames} (+{f.chunk_overlap} each side)",
+      "frames": frames, "how": {"chunks": f"chunks of {f.chunk_frames} (+{f.chunk_overlap} each side)",
+                                "carried": f"chunks of <= {f.chunk_frames}, state carried", "whole": "whole"}[how],
       "seconds": round(seconds, 1), "seconds_per_frame": round(seconds / frames, 3),
       "peak_rss_mib": round(peak_rss_mib()), "clips_mib": round((lr.nbytes + video.nbytes) / 2 ** 20),
       "xla_temp_mib_per_piece": round(compiled.memory_analysis().temp_size_in_bytes / 2 ** 20),
@@ -104,24 +118,26 @@ def compare(chunked, whole, frames, size):
 def main():
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--workdir", required=True)
-  p.add_argument("--frames", default="30,100,300")
+  p.add_argument("--frames", default="30,100,300", help="lengths run in overlapping chunks (the default sampler)")
+  p.add_argument("--carried", default="30,100,300", help="lengths run in chunks that carry the state across")
   p.add_argument("--whole", default="30,100", help="lengths also run as one whole video, to compare")
   p.add_argument("--size", default="x".join(map(str, SIZE)), help="LR frame size HxW")
-  p.add_argument("--one", nargs=3, metavar=("FRAMES", "WHOLE", "OUT"), help=argparse.SUPPRESS)
+  p.add_argument("--one", nargs=3, metavar=("FRAMES", "HOW", "OUT"), help=argparse.SUPPRESS)
   args = p.parse_args()
   size = tuple(int(v) for v in args.size.split("x"))
   if args.one:
-    return run_one(args.workdir, int(args.one[0]), args.one[1] == "1", args.one[2], size)
+    return run_one(args.workdir, int(args.one[0]), args.one[1], args.one[2], size)
   tmp = tempfile.mkdtemp(prefix="vsr_long_")
-  runs = [(int(n), False) for n in args.frames.split(",")] + [(int(n), True) for n in args.whole.split(",") if n]
-  for frames, whole in runs:
-    out = os.path.join(tmp, f"{frames}_{int(whole)}.npy")
+  lengths = lambda text: [int(n) for n in text.split(",") if n]
+  runs = [(n, how) for how, text in zip(HOWS, (args.frames, args.carried, args.whole)) for n in lengths(text)]
+  path = lambda frames, how: os.path.join(tmp, f"{frames}_{how}.npy")
+  for frames, how in runs:
     subprocess.run([sys.executable, __file__, "--workdir", args.workdir, "--size", args.size, "--one", str(frames),
-                    str(int(whole)), out], check=True)
-  for frames, whole in runs:
-    if whole and os.path.exists(os.path.join(tmp, f"{frames}_0.npy")):
-      print(json.dumps({"frames": frames, "size": args.size, "chunked_vs_whole": compare(
-          os.path.join(tmp, f"{frames}_0.npy"), os.path.join(tmp, f"{frames}_1.npy"), frames, size)}))
+                    how, path(frames, how)], check=True)
+  for frames, how in runs:
+    if how != "whole" and os.path.exists(path(frames, "whole")):
+      print(json.dumps({"frames": frames, "size": args.size, "how": how, "vs_whole": compare(
+          path(frames, how), path(frames, "whole"), frames, size)}))
   shutil.rmtree(tmp)
 
 

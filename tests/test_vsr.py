@@ -103,8 +103,9 @@ def test_windows_cover_the_input_once_with_context_on_both_sides(size, overlap):
 def test_long_videos_in_chunks_and_tiles_equal_the_whole_video_where_context_covers_the_receptive_field():
   """The single-frame model sees about 5 LR pixels around each (convolutions, then the bicubic base): with 6 pixels
   of tile context and whole frames per chunk, the pieces' outputs are the whole video's. With propagation, one
-  piece that covers the video is exactly `sample`; cut ones differ where propagation is cut (measured in
-  benchmarks/vsr_long_video.py)."""
+  piece that covers the video is exactly `sample`; overlapping chunks differ where propagation is cut (measured in
+  benchmarks/vsr_long_video.py), and chunks that carry the recurrent maps across (infer.carry_state) equal the
+  whole video, for chunks of any length (two compiled lengths when they do not divide the video)."""
   import functools
 
   lr = np.random.default_rng(2).integers(0, 256, (1, 11, 22, 30, 3)).astype(np.uint8)
@@ -115,14 +116,21 @@ def test_long_videos_in_chunks_and_tiles_equal_the_whole_video_where_context_cov
     whole = np.asarray(sample_fn(variables, None, 1, lr_video=lr)["video"])
     pieces = lambda **infer: vsr.host_sample(type(config)({**config, "infer": infer}), sample_fn, variables, None,
                                              1, lr_video=lr)["video"]
-    np.testing.assert_array_equal(pieces(chunk_frames=11, chunk_overlap=0, tile=0, tile_overlap=0), whole)
-    for infer in (dict(chunk_frames=4, chunk_overlap=1, tile=16, tile_overlap=6),
-                  dict(chunk_frames=0, chunk_overlap=0, tile=16, tile_overlap=6)):  # Tiles of whole clips.
+    np.testing.assert_array_equal(pieces(chunk_frames=11, chunk_overlap=0, tile=0, tile_overlap=0,
+                                         carry_state=False), whole)
+    for infer in (dict(chunk_frames=4, chunk_overlap=1, tile=16, tile_overlap=6, carry_state=False),
+                  # Tiles of whole clips.
+                  dict(chunk_frames=0, chunk_overlap=0, tile=16, tile_overlap=6, carry_state=False)):
       chunked = pieces(**infer)
       assert chunked.shape == whole.shape and chunked.dtype == np.uint8
       if not propagation:
         difference = np.abs(chunked.astype(int) - whole)
         assert difference.max() <= 1 and np.mean(difference == 0) > 0.999, (infer, difference.max())
+  for chunk_frames in (3, 4):
+    carried = pieces(chunk_frames=chunk_frames, chunk_overlap=0, tile=0, tile_overlap=0, carry_state=True)
+    np.testing.assert_array_equal(carried, whole)
+  with pytest.raises(UserError, match="set infer.tile=0"):
+    pieces(chunk_frames=4, chunk_overlap=0, tile=16, tile_overlap=6, carry_state=True)
 
 
 def test_training_fits_a_batch_and_moves_every_parameter():

@@ -24,7 +24,8 @@ def get_config(smoke=False, propagation=True):
                  eval_num=0, num_grid=4),
       # Sampling long videos (`vsr.host_sample`): chunks of frames and tiles of LR pixels (0: whole frames), each
       # with context on every side that is computed and dropped. `mmgen-jax sample --set infer.chunk_frames=16`.
-      infer=dict(chunk_frames=32, chunk_overlap=4, tile=0, tile_overlap=8),
+      # carry_state: chunks that carry the recurrent maps across instead (the whole-video result, whole frames).
+      infer=dict(chunk_frames=32, chunk_overlap=4, tile=0, tile_overlap=8, carry_state=False),
   )
   if smoke:
     shrink_for_smoke(config, batch_size=2, num_grid=2, width=8, blocks=1)

@@ -46,7 +46,7 @@ SCALE = 4
 # Settings that configs of older checkpoints lack, as those checkpoints were trained.
 CONFIG_DEFAULTS = {"data.augment": ["flip", "reverse"], "loss.adv_weight": 0.0, "optim.schedule": "cosine",
                    "optim.b1": 0.9, "optim.b2": 0.99, "infer.chunk_frames": 32, "infer.chunk_overlap": 4,
-                   "infer.tile": 0, "infer.tile_overlap": 8}
+                   "infer.tile": 0, "infer.tile_overlap": 8, "infer.carry_state": False}
 
 
 class ResidualBlock(nn.Module):
@@ -139,19 +139,33 @@ class VideoSuperResolver(nn.Module):
   quantize: bool = False
 
   @nn.compact
-  def __call__(self, lr):
+  def __call__(self, lr, context=None, backward_only=False):
+    """lr [B, T, h, w, 3] -> hr [B, T, 4h, 4w, 3] for a whole video.
+
+    Streaming a long video in consecutive chunks (`stream_video`) passes `context`, what the whole-video scans
+    would carry into this chunk: {'before': the frame before the chunk, 'after': the frame after it ([B, h, w, 3];
+    the chunk's own first / last frame at the video's ends), 'backward': the backward map entering from the
+    chunk's end, 'forward': the forward map entering from its start ([B, h, w, width]; zeros at the ends)}; it then
+    returns (hr, {'backward', 'forward'}: the maps leaving the chunk), or with `backward_only` just the backward
+    map leaving its start (the first of the two sweeps)."""
     t = lr.shape[1]
     scan = functools.partial(nn.scan, variable_broadcast="params", split_rngs={"params": False}, in_axes=1,
                              out_axes=1, unroll=t if self.unroll else 1)
-    carried = jnp.zeros(lr.shape[:1] + lr.shape[2:4] + (self.width,), lr.dtype)
-    # Each step warps from the frame before it in scan order (itself at the first step, where the carried map is 0).
-    later = jnp.concatenate([lr[:, 1:], lr[:, -1:]], 1)
-    earlier = jnp.concatenate([lr[:, :1], lr[:, :-1]], 1)
-    _, backward = scan(PropagationCell, reverse=True)(self.width, self.blocks, self.propagation,
-                                                      name="backward")(carried, (lr, later))
-    _, frames = scan(ForwardCell)(self.width, self.blocks, self.propagation, self.quantize,
-                                  name="forward")(carried, (lr, earlier, backward))
-    return frames
+    whole = context is None
+    if whole:
+      zeros = jnp.zeros(lr.shape[:1] + lr.shape[2:4] + (self.width,), lr.dtype)
+      # At the video's ends each pass starts from a zero map and warps from the frame itself.
+      context = {"before": lr[:, 0], "after": lr[:, -1], "backward": zeros, "forward": zeros}
+    # Each step warps from the frame before it in scan order.
+    later = jnp.concatenate([lr[:, 1:], context["after"][:, None]], 1)
+    earlier = jnp.concatenate([context["before"][:, None], lr[:, :-1]], 1)
+    backward_carry, backward = scan(PropagationCell, reverse=True)(
+        self.width, self.blocks, self.propagation, name="backward")(context["backward"], (lr, later))
+    if backward_only:
+      return backward_carry
+    forward_carry, frames = scan(ForwardCell)(self.width, self.blocks, self.propagation, self.quantize,
+                                              name="forward")(context["forward"], (lr, earlier, backward))
+    return frames if whole else (frames, {"backward": backward_carry, "forward": forward_carry})
 
 
 def make_model(config, unroll=True, quantize=False):
@@ -191,6 +205,11 @@ def init_state(config, rng):
   return TrainState.create(rng=state_rng, variables=variables, tx=tx, ema=config.ema)
 
 
+def _unit(x):
+  """uint8 frames -> float32 in [0, 1]."""
+  return x.astype(jnp.float32) / 255.0
+
+
 def charbonnier(x, y, eps=1e-3):
   """mean sqrt((x - y)^2 + eps^2): L1 that is smooth at 0 (the BasicVSR loss)."""
   return jnp.mean(jnp.sqrt((x - y) ** 2 + eps ** 2))
@@ -224,7 +243,7 @@ def augment(rng, lr, hr, names):
 def train_step(config, state, batch, rng):
   """One Adam step on the Charbonnier loss of batch['lr_video'] -> batch['hr_video'] (uint8 [B, T, ...]), each clip
   transformed at random by `augment` (config.data.augment)."""
-  lr, hr = batch["lr_video"].astype(jnp.float32) / 255.0, batch["hr_video"].astype(jnp.float32) / 255.0
+  lr, hr = _unit(batch["lr_video"]), _unit(batch["hr_video"])
   lr, hr = augment(rng, lr, hr, tuple(config.data.augment))
   model = make_model(config)
   if adversarial(config):
@@ -270,8 +289,60 @@ def _adversarial_step(config, state, model, lr, hr, rng):
 
 def upscale(config, variables, lr_video):
   """uint8 lr_video [N, T, h, w, 3] -> uint8 [N, T, 4h, 4w, 3], any T, h, w: the passes run as rolled scans."""
-  return mixed_apply(make_model(config, unroll=False, quantize=True), variables,
-                     lr_video.astype(jnp.float32) / 255.0, dtype=compute_dtype(config))
+  return mixed_apply(make_model(config, unroll=False, quantize=True), variables, _unit(lr_video),
+                     dtype=compute_dtype(config))
+
+
+def upscale_chunk(config, variables, lr_chunk, context):
+  """One chunk of a streamed video: uint8 lr_chunk [N, t, h, w, 3] and its `context` ('before' / 'after': uint8
+  frames [N, h, w, 3]; 'backward' / 'forward': float32 maps [N, h, w, width]) -> (uint8 [N, t, 4h, 4w, 3], the
+  maps leaving the chunk). See `VideoSuperResolver`."""
+  context = {**context, "before": _unit(context["before"]), "after": _unit(context["after"])}
+  return mixed_apply(make_model(config, unroll=False, quantize=True), variables, _unit(lr_chunk), context,
+                     dtype=compute_dtype(config))
+
+
+def backward_map(config, variables, lr_chunk, after, entering):
+  """The backward pass alone over a chunk: uint8 lr_chunk [N, t, h, w, 3], the frame after it (uint8 [N, h, w, 3])
+  and the backward map entering from its end (float32 [N, h, w, width]) -> the map leaving its start."""
+  context = {"before": _unit(lr_chunk[:, 0]), "after": _unit(after), "backward": entering, "forward": entering}
+  return mixed_apply(make_model(config, unroll=False), variables, _unit(lr_chunk), context, backward_only=True,
+                     dtype=compute_dtype(config))
+
+
+def stream_video(config, variables, lr_video, chunk_frames):
+  """uint8 lr_video [N, T, h, w, 3] -> uint8 [N, T, 4h, 4w, 3] equal to `upscale` of the whole video (one scan per
+  direction over all T frames), computed in consecutive chunks of at most `chunk_frames` frames. Two sweeps: the
+  first, last chunk to first, runs the backward pass alone and keeps the backward map entering each chunk; the
+  second, first chunk to last, reruns each chunk's backward pass from that map and its forward pass from the map
+  the previous chunk left, and upsamples. Memory: one chunk's activations, one map per chunk (float32 [N, h, w,
+  width]) and the uint8 clips; compute: the backward pass twice. Chunk lengths differ by at most one frame (two
+  compiled shapes at most)."""
+  lr_video = np.asarray(lr_video)
+  n, t, h, w, c = lr_video.shape
+  count = -(-t // chunk_frames)
+  edges = [round(i * t / count) for i in range(count + 1)]
+  chunks = list(zip(edges[:-1], edges[1:]))
+  backward = jax.jit(functools.partial(backward_map, config))
+  forward = jax.jit(functools.partial(upscale_chunk, config))
+  entering = [None] * count
+  carry = jnp.zeros((n, h, w, config.model.width), jnp.float32)
+  video = np.empty((n, t, SCALE * h, SCALE * w, c), np.uint8)
+  with tqdm.tqdm(total=2 * count, desc="upscaling in chunks (state carried)", leave=False, disable=None) as bar:
+    for i in reversed(range(count)):  # Sweep 1: the backward map entering each chunk from its end.
+      entering[i] = carry
+      a, b = chunks[i]
+      if i:
+        carry = backward(variables, lr_video[:, a:b], lr_video[:, min(b, t - 1)], carry)
+      bar.update()
+    carry = jnp.zeros_like(carry)
+    for i, (a, b) in enumerate(chunks):  # Sweep 2: both passes and the upsampling, chunk by chunk.
+      context = {"before": lr_video[:, max(a - 1, 0)], "after": lr_video[:, min(b, t - 1)],
+                 "backward": entering[i], "forward": carry}
+      frames, maps = forward(variables, lr_video[:, a:b], context)
+      video[:, a:b], carry, entering[i] = np.asarray(frames), maps["forward"], None
+      bar.update()
+  return video
 
 
 def default_conditions(config, n):
@@ -299,12 +370,20 @@ def host_sample(config, sample_fn, variables, rng, n, lr_video=None):
   length only by the input and output clips (uint8). Where one chunk and one tile cover the video: exactly
   `sample`. Elsewhere the propagation is cut at chunk and tile borders, with the context on both sides; over long
   videos this is also better than one rolled scan, whose recurrence drifts far past the training clips' length
-  (measured in `benchmarks/vsr_long_video.py`). infer.chunk_frames / infer.tile 0: the whole axis."""
+  (measured in `benchmarks/vsr_long_video.py`). infer.chunk_frames / infer.tile 0: the whole axis.
+  infer.carry_state: chunks without overlap that carry both passes' maps across their borders (`stream_video`):
+  the whole video's result, whole frames only."""
   if lr_video is None:
     return sample_fn(variables, rng, n)  # The sampler's own error line.
   lr_video = tile(check_condition("lr_video", lr_video, (None, None, None, 3), single=False), n)
   _, t, h, w, c = lr_video.shape
   f = config.infer
+  if f.carry_state and 0 < f.chunk_frames < t:
+    if f.tile > 0:
+      raise UserError(f"infer.carry_state=true streams whole frames, so it cannot tile them (infer.tile={f.tile}): "
+                      f"set infer.tile=0, or infer.carry_state=false for tiles")
+    video = stream_video(config, variables, lr_video, f.chunk_frames)
+    return {"video": video, "lr_video": np.asarray(lr_video), "images": video[:, t // 2]}
   chunks = windows(t, f.chunk_frames, f.chunk_overlap, "chunk (infer.chunk_frames)")
   rows, cols = (windows(size, f.tile, f.tile_overlap, "tile (infer.tile)") for size in (h, w))
   pieces = list(itertools.product(chunks, rows, cols))
