@@ -145,8 +145,9 @@ def test_training_fits_a_batch_and_moves_every_parameter():
   state = init_state(vsr, config)
   init = state.params
   # The residual head starts at zero: the untrained network is exactly bicubic.
-  fresh = vsr.make_model(config).apply({"params": init}, batch["lr_video"] / 255.0)
-  base = jax.image.resize(batch["lr_video"] / 255.0, fresh.shape, "bicubic")
+  lr = batch["lr_video"].astype(np.float32) / 255.0
+  fresh = vsr.make_model(config).apply({"params": init}, lr)
+  base = jax.image.resize(lr, fresh.shape, "bicubic")
   np.testing.assert_allclose(np.asarray(fresh), np.asarray(base), atol=1e-6)
   step = jax.jit(lambda s, r: vsr.train_step(config, s, batch, r))
   losses = []

@@ -12,7 +12,8 @@ static; XLA on the CPU runs convolutions inside a while loop much slower), infer
 so any T runs and memory grows with T only by the backward pass's LR features and the outputs. The sampler
 (`host_sample`) cuts long videos into chunks of `infer.chunk_frames` with context on both sides (and optionally
 tiles): memory then stays bounded, and the recurrence, trained on 6-frame clips, does not drift over hundreds of
-frames (it did, measured in benchmarks/vsr_long_video.py).
+frames (it did, measured in benchmarks/vsr_long_video.py). `stream_video` (infer.carry_state) instead carries both
+passes' maps across chunks: the whole video's output, bit for bit, in the same bounded memory.
 `model.propagation=False` is the single-frame baseline: the same blocks and upsampler on each frame alone.
 Loss: Charbonnier (a smooth L1, eps 1e-3) on the HR frames in [0, 1].
 """
