@@ -126,9 +126,8 @@ def test_long_videos_in_chunks_and_tiles_equal_the_whole_video_where_context_cov
       if not propagation:
         difference = np.abs(chunked.astype(int) - whole)
         assert difference.max() <= 1 and np.mean(difference == 0) > 0.999, (infer, difference.max())
-  for chunk_frames in (3, 4):
-    carried = pieces(chunk_frames=chunk_frames, chunk_overlap=0, tile=0, tile_overlap=0, carry_state=True)
-    np.testing.assert_array_equal(carried, whole)
+  carried = pieces(chunk_frames=4, chunk_overlap=0, tile=0, tile_overlap=0, carry_state=True)  # 4, 3, 4 frames.
+  np.testing.assert_array_equal(carried, whole)
   with pytest.raises(UserError, match="set infer.tile=0"):
     pieces(chunk_frames=4, chunk_overlap=0, tile=16, tile_overlap=6, carry_state=True)
 

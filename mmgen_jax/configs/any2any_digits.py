@@ -16,8 +16,10 @@ def get_config(smoke=False):
       data=dict(source="any_digits", image_size=32, channels=1, batch_size=32),
       # weights: the log-likelihood weight of each modality, in model.modalities' order (a caption has ~8 tokens
       # against 1,024 pixels, 4,096 video pixels and 8,064 log-mel values).
+      # text_depth: transformer blocks of the caption expert and of the caption decoder.
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
-                 text_dim=64, max_len=12, memory_tokens=4, video_frames=4, weights=[1.0, 50.0, 0.5, 0.5],
+                 text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
+                 weights=[1.0, 50.0, 0.5, 0.5],
                  private_dim=8, speech_wide=False, cross_private="auxiliary", aux_prior_scale=3.0, beta=1.0,
                  prior_components=20, griffin_lim_iterations=32),
       optim=dict(lr=1e-3, grad_clip=10.0),
@@ -26,6 +28,7 @@ def get_config(smoke=False):
                  eval_every=2500, eval_num=1000, num_grid=20),
   )
   if smoke:  # Two memory tokens: with one, attention over them is moot.
-    shrink_for_smoke(config, batch_size=8, num_grid=4, latent_dim=4, widths=[4, 8, 8], text_dim=16, memory_tokens=2,
+    shrink_for_smoke(config, batch_size=8, num_grid=4, latent_dim=4, widths=[4, 8, 8], text_dim=16, text_depth=1,
+                     memory_tokens=2,
                      prior_components=3, private_dim=2, griffin_lim_iterations=2)
   return config

@@ -103,6 +103,7 @@ class AnyToAnyVAE(nn.Module):
   prior_components: int = 0
   private_dim: int = 0
   speech_wide: bool = True
+  text_depth: int = 2  # Transformer blocks of the caption expert and of the caption decoder.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -118,9 +119,10 @@ class AnyToAnyVAE(nn.Module):
       self.video_encoder = SpriteVideoEncoder(self.widths, dim=self.widths[-1])
       self.video_decoder = SpriteVideoDecoder(tuple(reversed(self.widths)), self.video_frames, self.resolution)
     if "text" in has:
-      self.text_encoder = TextEncoder(self.vocab_size, self.text_dim, max_len=self.max_len + 1)
+      self.text_encoder = TextEncoder(self.vocab_size, self.text_dim, depth=self.text_depth, max_len=self.max_len + 1)
       self.text_memory = nn.Dense(self.memory_tokens * self.text_dim)
-      self.text_decoder = TextDecoder(self.vocab_size, self.text_dim, depth=2, num_heads=4, max_len=self.max_len)
+      self.text_decoder = TextDecoder(self.vocab_size, self.text_dim, depth=self.text_depth, num_heads=4,
+                                      max_len=self.max_len)
     if "speech" in has:
       if self.speech_wide:  # 10 ms hops, 5-tap convolutions and two halvings: a view of ~0.5 s, a word's length.
         self.speech_encoder = AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 160, SPEECH_MELS, depth=4,
@@ -231,7 +233,7 @@ def tokenizer(config):
 
 def text_decoder(config):
   """The caption decoder, unbound: its fields size the decoding cache."""
-  return TextDecoder(tokenizer(config).size, config.model.text_dim, 2, 4, config.model.max_len)
+  return TextDecoder(tokenizer(config).size, config.model.text_dim, config.model.text_depth, 4, config.model.max_len)
 
 
 def make_model(config):
@@ -241,12 +243,12 @@ def make_model(config):
                     f"subset lacks drawn from the wide auxiliary prior) or 'posterior' (from their own experts)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
-                     m.speech_wide)
+                     m.speech_wide, m.text_depth)
 
 
 # Checkpoints from before private latents were shared-latent models.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
-                   "model.speech_wide": False}
+                   "model.speech_wide": False, "model.text_depth": 2}
 
 
 def input_features(config):
