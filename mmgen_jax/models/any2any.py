@@ -42,7 +42,7 @@ from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_li
                                     mel_to_magnitude, num_frames, standardized_log_mel)
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
-from mmgen_jax.layers.precision import compute_dtype, mixed_apply
+from mmgen_jax.layers.precision import cast_floating, compute_dtype, mixed_apply
 from mmgen_jax.layers.sprites import SpriteVideoDecoder, SpriteVideoEncoder, shift_matrix
 from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
 from mmgen_jax.layers.text_decoder import TextDecoder, search
@@ -385,7 +385,7 @@ def train_step(config, state, batch, rng):
   subsets = (modalities,) + tuple((k,) for k in modalities)
 
   def loss_fn(params):
-    variables = {"params": params}
+    variables = {"params": cast_floating(params, dtype)}  # Once: the applies below then cast nothing.
     experts, private = split_experts(mixed_apply(model, variables, inputs, method=AnyToAnyVAE.experts, dtype=dtype),
                                      m.latent_dim)
     posteriors = [product_of_experts(experts, {k: jnp.full(b, k in s) for k in modalities}) for s in subsets]
@@ -489,6 +489,7 @@ def sample_masked(config, variables, rng, n, inputs, present, mean=False):
   One program for every subset of the inputs it holds (the evaluation's directions and prior share one compile)."""
   m = config.model
   model, dtype = make_model(config), compute_dtype(config)
+  variables = {**variables, "params": cast_floating(variables["params"], dtype)}  # Once for every apply below.
   z_rng, w_rng = jax.random.split(rng)
   z = sample_prior(mixed_apply(model, variables, method=AnyToAnyVAE.prior, dtype=dtype), z_rng, n)
   private = {}

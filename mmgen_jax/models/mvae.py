@@ -33,7 +33,7 @@ from mmgen_jax.layers.audio import AudioEncoder, additive_synthesis, num_frames,
 from mmgen_jax.layers.experts import product_of_experts
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
-from mmgen_jax.layers.precision import compute_dtype, mixed_apply
+from mmgen_jax.layers.precision import cast_floating, compute_dtype, mixed_apply
 from mmgen_jax.layers.text import PAD, TextEncoder, Tokenizer, fit_vocab, tokenize_text
 from mmgen_jax.layers.text_decoder import TextDecoder, search
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder, bottleneck_size
@@ -215,7 +215,8 @@ def train_step(config, state, batch, rng):
   weights = dict(zip(MODALITIES, m.weights))
 
   def loss_fn(params):
-    apply = functools.partial(mixed_apply, model, {"params": params}, dtype=compute_dtype(config))
+    dtype = compute_dtype(config)  # Parameters cast once: the applies below then cast nothing.
+    apply = functools.partial(mixed_apply, model, {"params": cast_floating(params, dtype)}, dtype=dtype)
     experts = apply(inputs, method=MultimodalVAE.experts)
     means, logvars = [], []
     for subset in SUBSETS:
