@@ -221,10 +221,6 @@ def from_yiq(yiq):
   return yiq @ jnp.linalg.inv(m).T
 
 
-NEEDS_CONTENT_AND_STYLE = ("style transfer needs a content `image` (or `video`) and a `style` image (uint8 [k, H, W, "
-                           "3]), e.g. an npz with keys image and style for --cond")
-
-
 def sample(config, variables, rng, n, image=None, style=None, alpha=None, style_weights=None, mask=None,
            preserve_color=None, video=None):
   """{'images': uint8 [n, H, W, 3], 'content': the contents [n, ...], 'style': the styles [n, ...] (unless
@@ -237,24 +233,16 @@ def sample(config, variables, rng, n, image=None, style=None, alpha=None, style_
   luminance with the content's chroma (YIQ).
 
   video: uint8 [k, T, H, W, 3] instead of `image` -> {'video': uint8 [n, T, H, W, 3], 'content': the clips, 'style'}:
-  every frame in its clip's style (the controls are per clip; a mask applies to every frame). With
-  `model.match_colour`, one colour transfer per clip, from the statistics of all its frames: a transfer estimated
-  per frame changes as the view does, a flicker no temporal training removes (measured in
-  benchmarks/style_transfer.py)."""
+  every frame in its clip's style (the controls are per clip; a mask applies to every frame)."""
   if video is not None:
     return _sample_video(config, variables, rng, n, video, style, alpha, style_weights, mask, preserve_color,
                          image is not None)
   del rng
   if image is None or style is None:
-    raise UserError(NEEDS_CONTENT_AND_STYLE)
+    raise UserError("style transfer needs a content `image` (or `video`) and a `style` image (uint8 [k, H, W, 3]), "
+                    "e.g. an npz with keys image and style for --cond")
   image = tile(check_condition("image", image, (None, None, 3), multiple_of=STRIDE), n)
   style = check_condition("style", style, (None, None, 3), multiple_of=STRIDE)
-  return _stylise(config, variables, n, image, style, alpha, style_weights, mask, preserve_color)
-
-
-def _stylise(config, variables, n, image, style, alpha, style_weights, mask, preserve_color, clip_frames=1):
-  """`sample` of checked images [n, H, W, 3] and styles; every `clip_frames` consecutive images are the frames of
-  one clip, given one colour transfer (`model.match_colour`)."""
   params, loss_net = _split(variables)
   dtype = compute_dtype(config)
   content = to_float(image)
@@ -277,14 +265,12 @@ def _stylise(config, variables, n, image, style, alpha, style_weights, mask, pre
     targets = {d: sum(w * t[d] for w, t in zip(weights, per_style)) for d in c_maps}
   out = jnp.clip(decode(config, params, targets), -1.0, 1.0)
   if config.model.match_colour:  # The style's mean colour and colour covariance, exactly (blends: mixed results).
-    # A clip's frames stacked into one tall image: the transfer from the moments of all of its pixels.
-    clips = out.reshape((n // clip_frames, clip_frames * out.shape[1]) + out.shape[2:])
     if style_weights is None:
-      matched = match_colour(clips, tile(s_float, n)[::clip_frames])
+      matched = match_colour(out, tile(s_float, n))
     else:
-      matched = sum(w * match_colour(clips, jnp.broadcast_to(s_float[j][None], (len(clips),) + s_float.shape[1:]))
+      matched = sum(w * match_colour(out, jnp.broadcast_to(s_float[j][None], (n,) + s_float.shape[1:]))
                     for j, w in enumerate(weights))
-    out = jnp.clip(out + (1.0 if a is None else a) * (matched.reshape(out.shape) - out), -1.0, 1.0)
+    out = jnp.clip(out + (1.0 if a is None else a) * (matched - out), -1.0, 1.0)
   if preserve_color is not None:  # Per example (traced under jit): 1 keeps the content's chroma.
     keep = tile(jnp.asarray(preserve_color, jnp.float32).reshape(-1), n).reshape(n, 1, 1, 1)
     recoloured = from_yiq(jnp.concatenate([to_yiq(out)[..., :1], to_yiq(content)[..., 1:]], -1))
@@ -306,13 +292,13 @@ def _sample_video(config, variables, rng, n, video, style, alpha, style_weights,
   video = tile(check_condition("video", video, (None, None, None, 3), single=False), n)
   t, frame_shape = video.shape[1], video.shape[2:]
   per_frame = lambda x: None if x is None or np.ndim(x) == 0 else jnp.repeat(tile(jnp.asarray(x), n), t, axis=0)
-  if style is None:
-    raise UserError(NEEDS_CONTENT_AND_STYLE)
-  style = check_condition("style", style, (None, None, 3), multiple_of=STRIDE)
-  styles = style if style_weights is not None else per_frame(style)  # Blends: every frame blends all styles.
-  out = _stylise(config, variables, n * t, video.reshape((n * t,) + frame_shape), styles,
-                 alpha if np.ndim(alpha) == 0 else per_frame(alpha), style_weights, per_frame(mask),
-                 preserve_color if np.ndim(preserve_color) == 0 else per_frame(preserve_color), clip_frames=t)
+  styles = style
+  if style is not None and style_weights is None:
+    styles = per_frame(check_condition("style", style, (None, None, 3), multiple_of=STRIDE))
+  out = sample(config, variables, rng, n * t, image=video.reshape((n * t,) + frame_shape), style=styles,
+               alpha=alpha if np.ndim(alpha) == 0 else per_frame(alpha), style_weights=style_weights,
+               mask=per_frame(mask), preserve_color=preserve_color if np.ndim(preserve_color) == 0
+               else per_frame(preserve_color))
   result = {"video": out["images"].reshape(video.shape), "content": video}
   if style_weights is None:
     result["style"] = tile(style, n)
@@ -358,20 +344,15 @@ def pair_metrics(out, content, style):
           "content_ssim": float(np.mean(ssim(luminance(out), luminance(content))))}
 
 
-def clip_metrics(config, variables, arrays, frame_by_frame=False):
+def clip_metrics(config, variables, arrays):
   """On clips {'video' uint8 [N, T, H, W, 3], 'camera' [N, T, 3], 'style'} (`video_styles`): `pair_metrics` over
   all frames, and `warping_error` (in [0, 255] levels) between consecutive stylised frames, next to the content's
-  own (`content_warping_error`: what resampling alone leaves). frame_by_frame: every frame stylised as an image
-  (its own colour transfer), not as part of its clip."""
+  own (`content_warping_error`: what resampling alone leaves)."""
   from mmgen_jax.metrics.batched import batched_sample
 
   video = arrays["video"]
+  out = batched_sample(sample, config, variables, {"video": video, "style": arrays["style"]}, batch=16)["video"]
   t = video.shape[1]
-  if frame_by_frame:
-    images = {"image": video.reshape((-1,) + video.shape[2:]), "style": np.repeat(arrays["style"], t, 0)}
-    out = batched_sample(sample, config, variables, images, batch=16 * t)["images"].reshape(video.shape)
-  else:
-    out = batched_sample(sample, config, variables, {"video": video, "style": arrays["style"]}, batch=16)["video"]
   camera = np.stack([arrays["camera"][:, :-1], arrays["camera"][:, 1:]], 2).reshape(-1, 2, 3)
   flow = camera_flow(camera, video.shape[2])
   consecutive = lambda v: (v[:, :-1].reshape((-1,) + v.shape[2:]), v[:, 1:].reshape((-1,) + v.shape[2:]))
