@@ -306,6 +306,7 @@ def upscale_chunk(config, variables, lr_chunk, context):
 def backward_map(config, variables, lr_chunk, after, entering):
   """The backward pass alone over a chunk: uint8 lr_chunk [N, t, h, w, 3], the frame after it (uint8 [N, h, w, 3])
   and the backward map entering from its end (float32 [N, h, w, width]) -> the map leaving its start."""
+  # 'before' and 'forward' feed the forward pass, which backward_only skips: any arrays of their shapes do.
   context = {"before": _unit(lr_chunk[:, 0]), "after": _unit(after), "backward": entering, "forward": entering}
   return mixed_apply(make_model(config, unroll=False), variables, _unit(lr_chunk), context, backward_only=True,
                      dtype=compute_dtype(config))
