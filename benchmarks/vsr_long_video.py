@@ -7,10 +7,10 @@ state across (`infer.carry_state`, `vsr.stream_video`) and whole, each run in a 
   python benchmarks/vsr_long_video.py --workdir workdirs/vsr_photos --frames 100 --carried 100 --whole 100 \
       --size 90x160
 
-Per run, one JSON line: frames, how (chunks, carried or whole), wall seconds (compile included) and seconds per frame, the
-process's peak resident memory (VmHWM) and how much of it the input and output clips are (uint8, they grow with the
-length whatever the chunking), and XLA's own memory for one chunk's program (temp buffers, from the compiled
-program's memory analysis). Then, for the lengths run whole too, how far each chunked output is from the whole
+Per run, one JSON line: frames, how (chunks, carried or whole), wall seconds (compile included) and seconds per
+frame, the process's peak resident memory (VmHWM) and how much of it the input and output clips are (uint8, they
+grow with the length whatever the chunking), and XLA's own memory for one chunk's program (temp buffers, from the
+compiled program's memory analysis). Then, for the lengths run whole too, how far each chunked output is from the whole
 video's: max abs difference, the share of identical values, and the PSNR between the two (uint8 levels); and how
 far each strays from the bicubic upsampling per frame (the lowest PSNR over the frames, and over the last tenth):
 a model trained on 6-frame clips whose propagation drifts over long videos shows there.
