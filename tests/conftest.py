@@ -72,7 +72,7 @@ def smoke_config():
 def smoke_workdir():
   """smoke_workdir(CONFIG) -> path of a workdir where CONFIG's smoke config was trained (once per suite run, shared
   by all workers: tests only read it); in bfloat16 for BF16_SMOKE_CONFIGS."""
-  from mmgen_jax.config import get_config
+  from mmgen_jax.config import apply_overrides, get_config
   from mmgen_jax.locks import file_lock
   from mmgen_jax.models import get_family
   from mmgen_jax.train.trainer import train
@@ -84,8 +84,8 @@ def smoke_workdir():
       if not os.path.exists(done):
         shutil.rmtree(path, ignore_errors=True)  # A worker that failed half-way.
         config = get_config(name, smoke=True)
-        if name in BF16_SMOKE_CONFIGS:
-          config.model.compute_dtype = "bfloat16"
+        if name in BF16_SMOKE_CONFIGS:  # As `--set model.compute_dtype=bfloat16` does.
+          config = apply_overrides(config, ["model.compute_dtype=bfloat16"])
         train(config, path, get_family(config.family), progress=False)
         open(done, "w").close()
     return path

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mmgen_jax.config import get_config
+from mmgen_jax.config import apply_overrides, get_config, list_configs
 from mmgen_jax.data import host_batches, masks, open_source
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import audio, augment, image_features, style_stats
@@ -109,8 +109,7 @@ def _float_dtypes(tree):
 
 @pytest.mark.parametrize("name", PRECISION_CONFIGS)
 def test_bf16_train_step_multiplies_in_bf16_and_keeps_state_in_float32(name):
-  config = get_config(name, smoke=True)
-  config.model.compute_dtype = "bfloat16"
+  config = apply_overrides(get_config(name, smoke=True), ["model.compute_dtype=bfloat16"])  # As `--set` does.
   family = get_family(config.family)
   config, batch = _first_batch(family, config)
   state = jax.eval_shape(lambda: family.init_state(config, jax.random.PRNGKey(0)))
@@ -141,6 +140,15 @@ def test_float32_compute_is_the_plain_apply_and_bf16_returns_float32():
   reference = module.apply(jax.tree.map(lambda p: p.astype(jnp.bfloat16).astype(jnp.float32), variables),
                            x.astype(jnp.bfloat16).astype(jnp.float32))
   np.testing.assert_allclose(out, reference, rtol=1e-2, atol=1e-2)
+
+
+def test_every_config_takes_the_compute_dtype_from_the_command_line():
+  """`mmgen-jax train CONFIG --set model.compute_dtype=bfloat16` for every config, full and smoke (a config that
+  rebuilt its model group without the key refused it as unknown)."""
+  for name in list_configs():
+    for smoke in (False, True):
+      config = apply_overrides(get_config(name, smoke=smoke), ["model.compute_dtype=bfloat16"])
+      assert compute_dtype(config) == jnp.bfloat16, name
 
 
 def test_an_unknown_compute_dtype_is_one_error_line():

@@ -11,7 +11,8 @@ def get_config(smoke=False):
   config = vae_digits.get_config(smoke)
   config.family = "cae"
   config.description = "convolutional autoencoder (deterministic 16-d code, MSE) on the real digits"
-  config.model = dict(latent_dim=config.model.latent_dim, widths=config.model.widths, loss="mse")
+  config.model = dict(latent_dim=config.model.latent_dim, widths=config.model.widths, loss="mse",
+                      compute_dtype=config.model.compute_dtype)
   del config["eval"]
   config.train.update(best_metric="recon_mse", best_mode="min")
   return config
