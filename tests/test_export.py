@@ -1,4 +1,4 @@
-"""Samples exported as an image dataset: the folder reads back with its labels and trains the digits classifier."""
+"""Samples exported as an image dataset: the folder reads back as the same images under the same labels."""
 import os
 
 import numpy as np
@@ -8,13 +8,11 @@ from conftest import last_line, run_main
 from mmgen_jax.data import open_source
 from mmgen_jax.errors import UserError
 from mmgen_jax.export import export_samples
-from mmgen_jax.metrics import classifier
 
 
-def test_an_exported_folder_trains_the_digits_classifier(tmp_path):
-  """Real digits exported as if sampled: read back through `folder:` they are the same images under the same labels,
-  and the digits classifier trained on them alone recognises the untouched test split (a lost or shuffled label
-  would leave it at chance, 0.1)."""
+def test_an_exported_folder_reads_back_as_the_same_labelled_images(tmp_path):
+  """Real digits exported as if sampled: read back through `folder:` (what a downstream classifier trains on) they
+  are the same images under the same labels, bit for bit (a lost or shuffled label, a resampled image fails it)."""
   train = open_source("digits", "train").arrays
   exported = {"images": train["image"][:400], "labels": train["label"][:400].astype(np.int32)}
   counts = export_samples(exported, str(tmp_path / "set"), progress=False)
@@ -24,8 +22,6 @@ def test_an_exported_folder_trains_the_digits_classifier(tmp_path):
   order = np.argsort(exported["labels"], kind="stable")  # The reader walks class folders in label order.
   np.testing.assert_array_equal(back["label"], exported["labels"][order])
   np.testing.assert_array_equal(back["image"], exported["images"][order])
-  params = classifier.fit(back, 10, steps=60, progress=False)
-  assert classifier.accuracy(params, open_source("digits", "test").arrays, 10) > 0.25  # 0.35 measured.
   with np.load(tmp_path / "set" / "samples.npz") as f:
     np.testing.assert_array_equal(f["labels"], exported["labels"])
 
