@@ -110,7 +110,7 @@ def real_data_report(arrays, modalities, judges=None):
 def coherence_report(config, variables, sample_masked, encode_inputs, decode_outputs, arrays, input_key, modalities,
                      num=None, seed=0):
   """Accuracy of every direction `S_to_T` (T generated from a posterior draw given S alone, judged against the
-  label of S's example), `joint_prior` (the fraction of prior samples whose modalities all name one digit, each
+  label of S's example; `S_to_S` is S's reconstruction, not one of the directions), `joint_prior` (the fraction of prior samples whose modalities all name one digit, each
   judge calling one), `video_frames` / `video_motion` for the video generated from each source, and `coherence`
   (the mean over directions). sample_masked(config, variables, rng, n, inputs, present): every direction and the
   prior run one compiled program, told by `present` (bool [n] per input) which inputs it may read."""
@@ -131,18 +131,18 @@ def coherence_report(config, variables, sample_masked, encode_inputs, decode_out
   for source in modalities:
     generated = decode_outputs(config, jitted(variables, rng, inputs, only(source)))
     for target in modalities:
-      if target == source:
-        continue
       name = f"{source}_to_{target}"
       if target == "video":  # The frames are judged once, for the call and for the per-frame accuracy.
         frames = judges.video_frames(generated["video"])
         calls = judges.video_call(frames, generated["video"])
-        out[f"{name}_frames"] = float(np.mean(frames == labels[:, None]))
-        out[f"{name}_motion"] = float(np.mean(motion_ok(generated["video"])))
+        if target != source:
+          out[f"{name}_frames"] = float(np.mean(frames == labels[:, None]))
+          out[f"{name}_motion"] = float(np.mean(motion_ok(generated["video"])))
       else:
         calls = judges.calls(target, generated)
       out[name] = float(np.mean(calls == labels))
-      directions.append(name)
+      if target != source:  # S_to_S, the reconstruction, tells a decoder that cannot draw from an expert that
+        directions.append(name)  # cannot read; it is not a direction.
   prior = decode_outputs(config, jitted(variables, rng, inputs, only(None)))
   calls = np.stack([judges.calls(m, prior) for m in modalities])
   out["joint_prior"] = float(np.mean((calls == calls[:1]).all(0) & (calls[0] >= 0)))
