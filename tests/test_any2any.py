@@ -89,31 +89,6 @@ def test_speech_target_is_relative_to_the_peak():
   np.testing.assert_allclose(any2any.speech_target(jnp.asarray(clips) * 0.25), target, atol=1e-2)
 
 
-def test_speech_decoder_voice_code_moves_the_template_along_the_mel_axis():
-  """With voice_shift, the private code moves the word's template by whole mel bins when its shift is whole; the
-  bins shifted in are silence (the floor)."""
-  decoder = any2any.SpeechDecoder(frames=20, mels=16, width=8, gain=False, voice_shift=4.0)
-  content, delivery = jax.random.normal(jax.random.PRNGKey(0), (2, 6)), jnp.zeros((2, 3))
-  params = decoder.init(jax.random.PRNGKey(1), content, delivery)["params"]
-  # The delivery code is zero, so each of its Dense layers gives its bias: no time shift, no per-band offset, and
-  # a mel shift of 4 * tanh(b) bins.
-  dense = sorted((k for k in params if k.startswith("Dense")), key=lambda k: int(k.split("_")[1]))
-  time_shift, mel_shift, offset = dense[-3:]  # Created in this order after the template's layers.
-  assert params[mel_shift]["kernel"].shape[-1] == 1 and params[offset]["kernel"].shape[-1] == 16
-
-  def decode(bins):
-    p = jax.tree.map(lambda x: x, params)
-    p[mel_shift] = {**p[mel_shift], "bias": jnp.full((1,), np.arctanh(bins / 4.0), jnp.float32)}
-    p[offset] = {**p[offset], "bias": jnp.zeros(16)}
-    return np.asarray(decoder.apply({"params": p}, content, delivery))
-
-  floor = -any2any.SPEECH_RANGE / any2any.SPEECH_SCALE
-  still, moved = decode(0.0), decode(2.0)
-  np.testing.assert_allclose(moved[..., 2:], still[..., :-2], atol=1e-5)
-  np.testing.assert_allclose(moved[..., :2], floor, atol=1e-5)
-  assert np.abs(moved - still).max() > 0.1
-
-
 def test_video_judge_reads_real_clips_and_rejects_still_or_empty_ones():
   test = split_arrays("any_digits", "test")
   video, labels = test["video"][:120], test["label"][:120]

@@ -17,13 +17,10 @@ def get_config(smoke=False):
       # weights: the log-likelihood weight of each modality, in model.modalities' order (a caption has ~8 tokens
       # against 1,024 pixels, 4,096 video pixels and 8,064 log-mel values).
       # text_depth: transformer blocks of the caption expert and of the caption decoder.
-      # speech_likelihood: "unit" Gaussian on the scaled log-mel, or "calibrated" (its scale the RMS error).
-      # speech_voice_shift: mel bins the speech decoder's private latent may move the word's template by (0: off).
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
                  weights=[1.0, 50.0, 0.5, 0.5], private_dim=8, speech_wide=False, cross_private="auxiliary",
-                 aux_prior_scale=3.0, beta=1.0, speech_likelihood="unit", speech_voice_shift=0.0,
-                 prior_components=20, griffin_lim_iterations=32),
+                 aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
       train=dict(steps=2500, sample_every=2500, ckpt_every=1250, best_metric="coherence", best_mode="max",

@@ -66,15 +66,12 @@ class SpeechDecoder(nn.Module):
   spectrogram (Dense to 16 time steps, three x2 upsamplings of repeat + 5-tap convolution, a per-frame projection
   to the mel bins); the delivery code (a private latent) only moves it in time (a shift of up to +-`max_shift`
   frames, by interpolation) and colours its spectrum (a gain and a bias per mel band): it can say when and in what
-  voice colour, not which word. With `voice_shift` > 0 it also moves the template along the mel axis by up to
-  that many bins: a longer or shorter vocal tract scales every formant's frequency alike, which on the mel scale is
-  nearly a shift (vocal tract length normalisation's model of speakers), so one template fits many voices."""
+  voice colour, not which word."""
   frames: int
   mels: int = SPEECH_MELS
   width: int = 64
   max_shift: float = 30.0
   gain: bool = True
-  voice_shift: float = 0.0
 
   @nn.compact
   def __call__(self, content, delivery):
@@ -87,9 +84,6 @@ class SpeechDecoder(nn.Module):
     shift = self.max_shift * jnp.tanh(nn.Dense(1)(delivery))[:, 0]  # [N] frames.
     moved = jnp.einsum("nts,nsm->ntm", shift_matrix(shift, self.frames, self.frames).astype(template.dtype),
                        template)
-    if self.voice_shift:
-      bins = self.voice_shift * jnp.tanh(nn.Dense(1)(delivery))[:, 0]  # [N] mel bins.
-      moved = jnp.einsum("nmk,ntk->ntm", shift_matrix(bins, self.mels, self.mels).astype(moved.dtype), moved)
     if self.gain:
       moved = moved * (1.0 + 0.5 * jnp.tanh(nn.Dense(self.mels)(delivery))[:, None, :])
     return moved + floor + nn.Dense(self.mels)(delivery)[:, None, :]
@@ -110,7 +104,6 @@ class AnyToAnyVAE(nn.Module):
   private_dim: int = 0
   speech_wide: bool = True
   text_depth: int = 2  # Transformer blocks of the caption expert and of the caption decoder.
-  speech_voice_shift: float = 0.0  # Mel bins the speech decoder's private latent may move the template by.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -138,7 +131,7 @@ class AnyToAnyVAE(nn.Module):
         self.speech_encoder = AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS,
                                            dim=self.text_dim)
       self.speech_decoder = SpeechDecoder(num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP),
-                                          gain=self.speech_wide, voice_shift=self.speech_voice_shift)
+                                          gain=self.speech_wide)
     if "dtmf" in has:
       self.dtmf_encoder = AudioEncoder(dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS, dim=self.text_dim)
       self.dtmf_hidden = nn.Dense(256)
@@ -245,21 +238,17 @@ def text_decoder(config):
 
 def make_model(config):
   m, d = config.model, config.data
-  if m.speech_likelihood not in ("unit", "calibrated"):
-    raise UserError(f"model.speech_likelihood={m.speech_likelihood!r}: use 'unit' (a unit Gaussian on the scaled "
-                    f"log-mel) or 'calibrated' (its scale the batch's RMS error, sigma-VAE)")
   if m.cross_private not in ("auxiliary", "posterior"):
     raise UserError(f"model.cross_private={m.cross_private!r}: use 'auxiliary' (private latents of the modalities a "
                     f"subset lacks drawn from the wide auxiliary prior) or 'posterior' (from their own experts)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
-                     m.speech_wide, m.text_depth, m.speech_voice_shift)
+                     m.speech_wide, m.text_depth)
 
 
 # Checkpoints from before private latents were shared-latent models.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
-                   "model.speech_wide": False, "model.text_depth": 2, "model.speech_likelihood": "unit",
-                   "model.speech_voice_shift": 0.0}
+                   "model.speech_wide": False, "model.text_depth": 2}
 
 
 def input_features(config):
@@ -353,11 +342,8 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
       targets = ids[:, 1:]
       log_p = -optax.softmax_cross_entropy_with_integer_labels(logits, targets) * (targets != PAD)
     elif m == "speech":
-      predicted, target = apply(AnyToAnyVAE.decode_speech, z), rep(speech_target(batch["speech"]))
-      log_scale = 0.0
-      if config.model.speech_likelihood == "calibrated":  # sigma-VAE: the scale that maximises it, the batch's RMS.
-        log_scale = 0.5 * jnp.log(jnp.mean((predicted.astype(jnp.float32) - target) ** 2))
-      log_p = likelihoods.gaussian_log_prob(predicted, log_scale, target)
+      log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_speech, z), 0.0,
+                                            rep(speech_target(batch["speech"])))
     else:
       target = standardized_log_mel(batch["dtmf"], dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS)
       log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_dtmf, z), 0.0, rep(target))
@@ -383,10 +369,7 @@ def train_step(config, state, batch, rng):
   their content from z alone by construction, so their w comes from their own experts in every subset: a caption's
   subset then learns to draw a sharp digit moving as the clip does, not a blur of all motions. With "posterior"
   every modality's w comes from its own expert in every subset: measured, the image and caption decoders then read
-  the digit from w and z carries nothing (the shortcut that the auxiliary prior closes).
-
-  `model.speech_likelihood` = "calibrated" gives the speech log-mel Gaussian the scale that maximises the
-  likelihood, the batch's RMS error (sigma-VAE, Rybkin et al. 2021), instead of a unit one."""
+  the digit from w and z carries nothing (the shortcut that the auxiliary prior closes)."""
   m = config.model
   modalities = _modalities(config)
   model, dtype = make_model(config), compute_dtype(config)
