@@ -89,6 +89,28 @@ def test_speech_target_is_relative_to_the_peak():
   np.testing.assert_allclose(any2any.speech_target(jnp.asarray(clips) * 0.25), target, atol=1e-2)
 
 
+def test_coherence_reports_reconstructions_beside_the_directions_not_in_their_mean():
+  """A stand-in sampler: the real test images whatever it is given; a caption naming the example's digit from a
+  caption, the next digit from an image. Text -> text is then right, image -> text wrong, and `coherence` is the
+  mean of the two cross directions alone."""
+  test = split_arrays("digits", "test")
+  n = 40
+  images, labels = jnp.asarray(test["image"][:n]), np.asarray(test["label"][:n])
+
+  def sample_masked(config, variables, rng, n, inputs, present):
+    del config, variables, rng, inputs
+    ids = jnp.where(present["image"], (labels + 1) % 10, labels)
+    return {"images": images, "text_ids": ids[:n]}
+
+  decode = lambda config, out: {**out, "text": np.asarray([f"the digit {i}" for i in np.asarray(out["text_ids"])])}
+  report = any_to_any.coherence_report(None, {}, sample_masked, lambda config, arrays: {**arrays, "caption_ids": labels},
+                                       decode, {"label": labels, "image": test["image"][:n], "text": test["text"][:n]},
+                                       {"image": "image", "text": "caption_ids"}, ("image", "text"))
+  assert report["text_to_text"] == 1.0 and report["image_to_text"] == 0.0
+  assert report["image_to_image"] == report["text_to_image"] > 0.9  # The digits classifier on real test images.
+  assert report["coherence"] == (report["image_to_text"] + report["text_to_image"]) / 2
+
+
 def test_video_judge_reads_real_clips_and_rejects_still_or_empty_ones():
   test = split_arrays("any_digits", "test")
   video, labels = test["video"][:120], test["label"][:120]

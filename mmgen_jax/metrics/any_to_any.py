@@ -110,10 +110,11 @@ def real_data_report(arrays, modalities, judges=None):
 def coherence_report(config, variables, sample_masked, encode_inputs, decode_outputs, arrays, input_key, modalities,
                      num=None, seed=0):
   """Accuracy of every direction `S_to_T` (T generated from a posterior draw given S alone, judged against the
-  label of S's example; `S_to_S` is S's reconstruction, not one of the directions), `joint_prior` (the fraction of prior samples whose modalities all name one digit, each
-  judge calling one), `video_frames` / `video_motion` for the video generated from each source, and `coherence`
-  (the mean over directions). sample_masked(config, variables, rng, n, inputs, present): every direction and the
-  prior run one compiled program, told by `present` (bool [n] per input) which inputs it may read."""
+  label of S's example; `S_to_S` is S's reconstruction, not one of the directions), `joint_prior` (the fraction of
+  prior samples whose modalities all name one digit, each judge calling one), `S_to_video_frames` /
+  `S_to_video_motion` for the video generated from each other source, and `coherence` (the mean over directions).
+  sample_masked(config, variables, rng, n, inputs, present): every direction and the prior run one compiled
+  program, told by `present` (bool [n] per input) which inputs it may read."""
   import jax
   import jax.numpy as jnp
 
