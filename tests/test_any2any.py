@@ -102,9 +102,14 @@ def test_coherence_reports_reconstructions_beside_the_directions_not_in_their_me
     ids = jnp.where(present["image"], (labels + 1) % 10, labels)
     return {"images": images, "text_ids": ids[:n]}
 
-  decode = lambda config, out: {**out, "text": np.asarray([f"the digit {i}" for i in np.asarray(out["text_ids"])])}
-  report = any_to_any.coherence_report(None, {}, sample_masked, lambda config, arrays: {**arrays, "caption_ids": labels},
-                                       decode, {"label": labels, "image": test["image"][:n], "text": test["text"][:n]},
+  def encode(config, arrays):
+    return {**arrays, "caption_ids": labels}
+
+  def decode(config, out):
+    return {**out, "text": np.asarray([f"the digit {i}" for i in np.asarray(out["text_ids"])])}
+
+  arrays = {"label": labels, "image": test["image"][:n], "text": test["text"][:n]}
+  report = any_to_any.coherence_report(None, {}, sample_masked, encode, decode, arrays,
                                        {"image": "image", "text": "caption_ids"}, ("image", "text"))
   assert report["text_to_text"] == 1.0 and report["image_to_text"] == 0.0
   assert report["image_to_image"] == report["text_to_image"] > 0.9  # The digits classifier on real test images.
