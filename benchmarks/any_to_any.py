@@ -7,7 +7,8 @@ On the whole held-out test split of `any_digits` (test voices never heard in tra
    judge (frames, motion) and the digits classifier on real clips and images.
 2. Phase reconstruction: spectral convergence of plain and fast Griffin-Lim by iteration count, with its time.
 3. For each --workdir: every direction S -> T (T generated from a posterior draw given S alone), video frames and
-   motion, and joint coherence from the prior (all four judges name one digit).
+   motion, each modality's reconstruction (S -> S), and joint coherence from the prior (all four judges name one
+   digit).
 Writes --out/table.md, results.json, joint.png (prior samples: image, first video frame, caption), joint.gif (their
 videos), joint_N.wav (their speech), and speech_to_all.png (from held-out test-voice clips).
 
@@ -101,6 +102,16 @@ def table(report):
   return "\n".join(lines)
 
 
+def reconstruction_table(report):
+  """Each modality decoded from its own posterior (`S_to_S`): a decoder that cannot draw from one that is not told
+  enough. Runs evaluated before the evaluation reported it show n/a."""
+  lines = ["| workdir | " + " | ".join(f"{m} → {m}" for m in MODALITIES) + " |", "|---|" + "---|" * len(MODALITIES)]
+  for name, r in report["models"].items():
+    cells = [f"{100 * r[f'{m}_to_{m}']:.1f}" if f"{m}_to_{m}" in r else "n/a" for m in MODALITIES]
+    lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
 def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--workdir", action="append", required=True, help="a trained any2any workdir (repeatable; the "
@@ -134,9 +145,10 @@ def main():
     report["models"][name] = {**evals[-1], "prior_components": components, "logged": True}
   with open(os.path.join(args.out, "results.json"), "w") as f:
     json.dump(report, f, indent=1)
+  tables = table(report) + "\n\nReconstructions:\n\n" + reconstruction_table(report)
   with open(os.path.join(args.out, "table.md"), "w") as f:
-    f.write(table(report) + "\n")
-  print(table(report))
+    f.write(tables + "\n")
+  print(tables)
 
 
 if __name__ == "__main__":
