@@ -98,9 +98,8 @@ def test_coherence_reports_reconstructions_beside_the_directions_not_in_their_me
   images, labels = jnp.asarray(test["image"][:n]), np.asarray(test["label"][:n])
 
   def sample_masked(config, variables, rng, n, inputs, present):
-    del config, variables, rng, inputs
-    ids = jnp.where(present["image"], (labels + 1) % 10, labels)
-    return {"images": images, "text_ids": ids[:n]}
+    del config, variables, rng, n, inputs
+    return {"images": images, "text_ids": jnp.where(present["image"], (labels + 1) % 10, labels)}
 
   def encode(config, arrays):
     return {**arrays, "caption_ids": labels}

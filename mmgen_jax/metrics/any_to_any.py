@@ -132,18 +132,20 @@ def coherence_report(config, variables, sample_masked, encode_inputs, decode_out
   for source in modalities:
     generated = decode_outputs(config, jitted(variables, rng, inputs, only(source)))
     for target in modalities:
-      name = f"{source}_to_{target}"
+      # S_to_S, the reconstruction, is reported but is not a direction: it tells a decoder that cannot draw from an
+      # expert that cannot read.
+      name, cross = f"{source}_to_{target}", target != source
       if target == "video":  # The frames are judged once, for the call and for the per-frame accuracy.
         frames = judges.video_frames(generated["video"])
         calls = judges.video_call(frames, generated["video"])
-        if target != source:
+        if cross:
           out[f"{name}_frames"] = float(np.mean(frames == labels[:, None]))
           out[f"{name}_motion"] = float(np.mean(motion_ok(generated["video"])))
       else:
         calls = judges.calls(target, generated)
       out[name] = float(np.mean(calls == labels))
-      if target != source:  # S_to_S, the reconstruction, tells a decoder that cannot draw from an expert that
-        directions.append(name)  # cannot read; it is not a direction.
+      if cross:
+        directions.append(name)
   prior = decode_outputs(config, jitted(variables, rng, inputs, only(None)))
   calls = np.stack([judges.calls(m, prior) for m in modalities])
   out["joint_prior"] = float(np.mean((calls == calls[:1]).all(0) & (calls[0] >= 0)))
