@@ -201,21 +201,13 @@ def train_step(config, state, batch, rng):
     metrics = {"content_loss": c, "style_loss": s, "colour_loss": colour}
     loss = c + config.loss.style_weight * s + config.loss.colour_weight * colour
     if trains_on_clips(config):
-      # On the frames as `sample` returns them: the colour transfer is fitted to each frame, so it can flicker too.
-      previous, current = jnp.split(finish(config, out, style), 2)
+      previous, current = jnp.split(jnp.clip(out, -1.0, 1.0), 2)
       temporal = jnp.mean(warping_error(previous, current, flow, squared=True))
       loss, metrics = loss + config.loss.temporal_weight * temporal, {**metrics, "temporal_loss": temporal}
     return loss, metrics
 
   (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   return state.apply_gradients(grads, state.model_state), {"loss": loss, **metrics}
-
-
-def finish(config, out, style):
-  """What `sample` makes of decoded images [B, H, W, 3] at full strength: clipped to [-1, 1], and with
-  `model.match_colour` given the mean colour and colour covariance of their styles [B, H', W', 3] (float)."""
-  out = jnp.clip(out, -1.0, 1.0)
-  return jnp.clip(match_colour(out, style), -1.0, 1.0) if config.model.match_colour else out
 
 
 def to_yiq(rgb):
