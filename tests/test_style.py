@@ -177,30 +177,6 @@ def test_temporal_term_trains_on_consecutive_frames_and_is_reported():
       + config.loss.temporal_weight * float(metrics["temporal_loss"]), rtol=1e-4)
 
 
-def test_style_statistics_choose_the_style_loss_and_a_wrong_name_is_one_clear_error():
-  from mmgen_jax.layers.style_stats import gram_style_loss, style_loss
-  config = get_config("style_photos", smoke=True)
-  config.model.loss_network = "random"
-  state = init_state(style, config)
-  rng = np.random.default_rng(4)
-  batch = {"image": rng.integers(0, 256, (2, 32, 32, 3)).astype(np.uint8),
-           "style": rng.integers(0, 256, (2, 32, 32, 3)).astype(np.uint8)}
-  variables = state.variables(ema=False)
-  loss_net = variables["loss_net"]
-  content, styles = [jnp.asarray(batch[k], jnp.float32) / 127.5 - 1.0 for k in ("image", "style")]
-  targets = style.transfer(style.adain_maps(config, content, style.encode(loss_net, content)),
-                           style.adain_maps(config, styles, style.encode(loss_net, styles)))
-  maps = style.encode(loss_net, style.decode(config, {"params": variables["params"]}, targets))
-  style_maps = style.encode(loss_net, styles)
-  for name, reference in (("mean_std", style_loss), ("gram", gram_style_loss)):
-    config.loss.style_statistics = name
-    _, metrics = style.train_step(config, state, batch, jax.random.PRNGKey(0))
-    np.testing.assert_allclose(float(metrics["style_loss"]), float(jnp.mean(reference(maps, style_maps))), rtol=1e-4)
-  config.loss.style_statistics = "vgg"
-  with pytest.raises(UserError, match="loss.style_statistics='vgg'"):
-    style.train_step(config, state, batch, jax.random.PRNGKey(0))
-
-
 def test_stylised_clips_export_as_gifs_with_every_frame(style_model, tmp_path):
   from PIL import Image
 

@@ -17,8 +17,7 @@ def get_config(smoke=False):
       # adain_depth: the loss-network map (1..4) AdaIN works on; the decoder upsamples once per width back to the image.
       # match_colour: after decoding, give the result the style's mean colour and colour covariance (linear transfer).
       model=dict(loss_network="patches", adain_depth=3, skips=True, decoder_widths=[64, 32], match_colour=True),
-      # style_statistics: what the style loss compares, "mean_std" (AdaIN's) or "gram" (Gatys': correlations).
-      loss=dict(style_statistics="mean_std", style_weight=20.0, colour_weight=10.0, temporal_weight=0.0),
+      loss=dict(style_weight=20.0, colour_weight=10.0, temporal_weight=0.0),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.998, start_step=400),
       train=dict(steps=1200, sample_every=400, ckpt_every=400, best_metric="style_distance", best_mode="min",

@@ -8,12 +8,11 @@ t_d = alpha * AdaIN(f_d(c), f_d(s)) + (1 - alpha) * f_d(c), at depth D = `model.
 x2 upsampling, 3x3 convs with reflection padding; fully convolutional), reading t_{D-1}..t_0 through skip
 connections. `model.match_colour` then gives the result the style's mean colour and colour covariance (a linear
 colour transfer). Trained on `photo_styles` pairs with content loss |f_D(g) - t_D|^2, style loss (per-channel mean
-and std, or with `loss.style_statistics="gram"` the Gram matrices, of the four maps of g against the style's)
-weighted by `loss.style_weight`, and the colour moments' loss by `loss.colour_weight`. With `loss.temporal_weight`
-> 0 (`style_videos`) it trains on consecutive frames of `video_styles` clips, adding the squared warping error
-between the stylised frame t - 1, warped by the camera's exact flow, and the stylised frame t (short-term
-consistency, Ruder et al. 2016). The loss network's weights sit in the state as model
-state (not trained), so a checkpoint is complete on its own.
+and std of the four maps of g against the style's) weighted by `loss.style_weight`, and the colour moments' loss by
+`loss.colour_weight`. With `loss.temporal_weight` > 0 (`style_videos`) it trains on consecutive frames of
+`video_styles` clips, adding the squared warping error between the stylised frame t - 1, warped by the camera's
+exact flow, and the stylised frame t (short-term consistency, Ruder et al. 2016). The loss network's weights sit in
+the state as model state (not trained), so a checkpoint is complete on its own.
 
 Sampling takes `image` (content) or `video` (clips) and `style` (uint8), and optionally `alpha` (strength in
 [0, 1]), `style_weights` (blend all given styles with these weights, for every content image), `mask` (stylise
@@ -32,7 +31,7 @@ from mmgen_jax.errors import UserError
 from mmgen_jax.layers.conv import Conv
 from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.precision import compute_dtype, mixed_apply
-from mmgen_jax.layers.style_stats import adain, colour_loss, content_loss, gram_style_loss, match_colour, style_loss
+from mmgen_jax.layers.style_stats import adain, colour_loss, content_loss, match_colour, style_loss
 from mmgen_jax.layers.warp import warp
 from mmgen_jax.metrics import loss_network
 from mmgen_jax.state import TrainState
@@ -129,9 +128,7 @@ def decode(config, params, maps):
 
 # --- the family contract ---------------------------------------------------------------------------------------------
 
-CONFIG_DEFAULTS = {"loss.temporal_weight": 0.0, "loss.colour_weight": 0.0, "model.match_colour": False,
-                   "loss.style_statistics": "mean_std"}
-STYLE_LOSSES = {"mean_std": style_loss, "gram": gram_style_loss}
+CONFIG_DEFAULTS = {"loss.temporal_weight": 0.0, "loss.colour_weight": 0.0, "model.match_colour": False}
 
 
 def trains_on_clips(config):
@@ -141,14 +138,6 @@ def trains_on_clips(config):
 
 def input_features(config):
   return ("video", "camera", "style") if trains_on_clips(config) else ("image", "style")
-
-
-def style_loss_fn(config):
-  """The style loss `loss.style_statistics` names: per-channel means and stds ("mean_std", the AdaIN paper's) or
-  Gram matrices ("gram", Gatys et al.'s: channel correlations, i.e. texture) of the four maps."""
-  if config.loss.style_statistics not in STYLE_LOSSES:
-    raise UserError(f"loss.style_statistics={config.loss.style_statistics!r}: choose one of {sorted(STYLE_LOSSES)}")
-  return STYLE_LOSSES[config.loss.style_statistics]
 
 
 def init_state(config, rng):
@@ -194,7 +183,6 @@ def train_step(config, state, batch, rng):
   on clips (`trains_on_clips`), on two consecutive frames of each, plus temporal_weight * the squared warping error
   of the stylised frame t - 1 onto frame t (Ruder et al. 2016's short-term consistency, the flow known exactly)."""
   loss_net, dtype = state.model_state["loss_net"], compute_dtype(config)
-  statistics_loss = style_loss_fn(config)
   if trains_on_clips(config):
     content, style, flow = consecutive_frames(batch, rng)
   else:
@@ -208,7 +196,7 @@ def train_step(config, state, batch, rng):
     out = decode(config, {"params": params}, targets)
     maps = encode(loss_net, out, dtype=dtype)
     c = jnp.mean(content_loss(maps[depth - 1], targets[depth]))
-    s = jnp.mean(statistics_loss(maps, style_maps))
+    s = jnp.mean(style_loss(maps, style_maps))
     colour = jnp.mean(colour_loss(out, style))
     metrics = {"content_loss": c, "style_loss": s, "colour_loss": colour}
     loss = c + config.loss.style_weight * s + config.loss.colour_weight * colour
