@@ -17,15 +17,13 @@ a grid (rows: contents, columns: styles) and a strength sweep to --out (images.m
 strength.png).
 
 With --video-workdir (a `style_videos` model), also on the held-out `video_styles` clips: the per-frame models
-(--workdir) against the one trained with the temporal term and fitting its colour transfer per clip, by style
-distance, SSIM and the warping error between consecutive stylised frames (the camera's exact flow), with each of the
-two parts alone (the first per-frame model with the colour transfer per clip; the video model with it per frame), and
-GIFs (video.md, video.json, clips.gif). --only runs one of the two.
+(--workdir) against the one trained with the temporal term, by style distance, SSIM and the warping error between
+consecutive stylised frames (the camera's exact flow), with GIFs (video.md, video.json, clips.gif). --only runs one
+of the two.
 
   python benchmarks/style_transfer.py --workdir workdirs/style_photos --video-workdir workdirs/style_videos
 """
 import argparse
-import copy
 import json
 import os
 import time
@@ -87,22 +85,15 @@ def video_table(models, video_model, out_dir, num_gif=4):
   clips.gif (rows: content, per-frame, temporal)."""
   arrays = split_arrays("video_styles", "test")
   rows, outputs = {}, {}
-  first = next(iter(models))
   for name, model in [*models.items(), ("temporal", video_model)]:
     rows[name] = style_family.clip_metrics(model.config, model.variables, arrays)
-    # Each of the video model's two parts alone: the per-frame model with one colour transfer per clip, and the
-    # video model with one per frame.
-    if name in (first, "temporal"):
-      config = copy.deepcopy(model.config)
-      config.model.clip_colour = not config.model.clip_colour
-      variant = f"{name}, colour transfer per {'clip' if config.model.clip_colour else 'frame'}"
-      rows[variant] = style_family.clip_metrics(config, model.variables, arrays)
     outputs[name] = np.asarray(model.sample(0, num_gif, video=arrays["video"][:num_gif],
                                             style=arrays["style"][:num_gif])["video"])
   lines = ["| model | style distance | luminance SSIM to content | warping error (levels of 255) |",
            "|---|---|---|---|"]
   lines += [f"| {name} | {r['style_distance']:.3f} | {r['content_ssim']:.3f} | {r['warping_error']:.2f} |"
             for name, r in rows.items()]
+  first = next(iter(models))
   lines.append(f"| content (resampling alone) | | | {rows['temporal']['content_warping_error']:.2f} |")
   drop = 1 - rows["temporal"]["warping_error"] / rows[first]["warping_error"]
   change = rows["temporal"]["style_distance"] / rows[first]["style_distance"] - 1

@@ -1,6 +1,5 @@
 """Style transfer: AdaIN statistics, the sampler's controls (strength, blends, masks, colour, any size), the
 independent style distance."""
-import copy
 import os
 
 import jax
@@ -159,33 +158,6 @@ def test_clips_are_stylised_frame_by_frame_with_their_own_style(style_model):
   np.testing.assert_array_equal(np.asarray(out["video"][1, 0]), np.asarray(frame["images"][0]))
   with pytest.raises(UserError, match="`image` or `video`"):
     style.sample(config, variables, None, 2, video=video, image=content, style=styles)
-
-
-def test_clip_colour_maps_what_two_frames_share_to_the_same_colours():
-  rng = np.random.default_rng(5)
-  first = rng.random((16, 16, 3)).astype(np.float32)
-  second = first.copy()
-  second[:, 8:] = rng.random((16, 8, 3)) * 0.3 + 0.7  # The camera brings something brighter into the right half.
-  clip = jnp.asarray(np.stack([first, second]))
-  references = jnp.asarray(np.repeat(rng.random((1, 8, 8, 3)).astype(np.float32) ** 2, 2, 0))
-  per_clip = np.asarray(style.match_colour_per_clip(clip, references, 2))
-  np.testing.assert_allclose(per_clip[0, :, :8], per_clip[1, :, :8], atol=1e-5)
-  per_frame = np.asarray(style.match_colour_per_clip(clip, references, 1))
-  assert np.abs(per_frame[0, :, :8] - per_frame[1, :, :8]).mean() > 0.02  # What flickers without it.
-
-
-def test_clip_colour_is_one_transfer_per_clip_in_the_sampler(style_model):
-  config, variables, _, content, styles = style_model
-  video = np.stack([content, content[::-1]], 1)  # [2 clips, 2 frames, 24, 32, 3]
-  config = copy.deepcopy(config)
-  config.model.clip_colour = True
-  out = np.asarray(style.sample(config, variables, None, 2, video=video, style=styles)["video"])
-  config.model.clip_colour = False
-  per_frame = np.asarray(style.sample(config, variables, None, 2, video=video, style=styles)["video"])
-  assert out.shape == per_frame.shape == video.shape and not np.array_equal(out, per_frame)
-  # The transfer is linear in the decoded frames: the pixels of a clip, together, have the style's mean colour.
-  for clip, s in zip(out, styles):
-    np.testing.assert_allclose(clip.reshape(-1, 3).mean(0), s.reshape(-1, 3).mean(0), atol=3.0)
 
 
 def test_temporal_term_trains_on_consecutive_frames_and_is_reported():

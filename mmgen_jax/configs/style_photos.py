@@ -15,10 +15,8 @@ def get_config(smoke=False):
       data=dict(source="photo_styles", image_size=64, channels=3, batch_size=16),
       # loss_network: patches | autoencoder | random (metrics/loss_network.py).
       # adain_depth: the loss-network map (1..4) AdaIN works on; the decoder upsamples once per width back to the image.
-      # match_colour: after decoding, give the result the style's mean colour and colour covariance (linear transfer);
-      # clip_colour: for video, fit that transfer to each clip's frames together, not to each frame (no colour flicker).
-      model=dict(loss_network="patches", adain_depth=3, skips=True, decoder_widths=[64, 32], match_colour=True,
-                 clip_colour=False),
+      # match_colour: after decoding, give the result the style's mean colour and colour covariance (linear transfer).
+      model=dict(loss_network="patches", adain_depth=3, skips=True, decoder_widths=[64, 32], match_colour=True),
       loss=dict(style_weight=20.0, colour_weight=10.0, temporal_weight=0.0),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.998, start_step=400),

@@ -17,5 +17,4 @@ def get_config(smoke=False):
   # Clips of 4 frames; each step draws one consecutive pair per clip (batch 8 clips = 16 frames, as style_photos).
   config.data.update(source="video_styles", frames=4, batch_size=4 if smoke else 8)
   config.loss.temporal_weight = 10000.0
-  config.model.clip_colour = True  # One colour transfer per clip: fitted per frame, it flickers with the motion.
   return config

@@ -7,7 +7,7 @@ t_d = alpha * AdaIN(f_d(c), f_d(s)) + (1 - alpha) * f_d(c), at depth D = `model.
 `model.skips` at every shallower depth and at the pixels (d = 0) too. Decoder: t_D -> images [B, H, W, 3] (nearest
 x2 upsampling, 3x3 convs with reflection padding; fully convolutional), reading t_{D-1}..t_0 through skip
 connections. `model.match_colour` then gives the result the style's mean colour and colour covariance (a linear
-colour transfer; for video, with `model.clip_colour` one transfer fitted to all of a clip's frames). Trained on `photo_styles` pairs with content loss |f_D(g) - t_D|^2, style loss (per-channel mean
+colour transfer). Trained on `photo_styles` pairs with content loss |f_D(g) - t_D|^2, style loss (per-channel mean
 and std of the four maps of g against the style's) weighted by `loss.style_weight`, and the colour moments' loss by
 `loss.colour_weight`. With `loss.temporal_weight` > 0 (`style_videos`) it trains on consecutive frames of
 `video_styles` clips, adding the squared warping error between the stylised frame t - 1, warped by the camera's
@@ -128,8 +128,7 @@ def decode(config, params, maps):
 
 # --- the family contract ---------------------------------------------------------------------------------------------
 
-CONFIG_DEFAULTS = {"loss.temporal_weight": 0.0, "loss.colour_weight": 0.0, "model.match_colour": False,
-                   "model.clip_colour": False}
+CONFIG_DEFAULTS = {"loss.temporal_weight": 0.0, "loss.colour_weight": 0.0, "model.match_colour": False}
 
 
 def trains_on_clips(config):
@@ -235,17 +234,10 @@ def sample(config, variables, rng, n, image=None, style=None, alpha=None, style_
 
   video: uint8 [k, T, H, W, 3] instead of `image` -> {'video': uint8 [n, T, H, W, 3], 'content': the clips, 'style'}:
   every frame in its clip's style (the controls are per clip; a mask applies to every frame)."""
-  del rng
   if video is not None:
-    return _sample_video(config, variables, n, video, style, alpha, style_weights, mask, preserve_color,
+    return _sample_video(config, variables, rng, n, video, style, alpha, style_weights, mask, preserve_color,
                          image is not None)
-  return _sample_images(config, variables, n, image, style, alpha, style_weights, mask, preserve_color)
-
-
-def _sample_images(config, variables, n, image, style, alpha, style_weights, mask, preserve_color, clip_frames=1):
-  """`sample` of images; with `clip_frames` > 1 the n images are n / clip_frames clips of that many frames in a
-  row, each frame with its clip's style, and with `model.clip_colour` the colour transfer is fitted to each clip's
-  frames together."""
+  del rng
   if image is None or style is None:
     raise UserError("style transfer needs a content `image` (or `video`) and a `style` image (uint8 [k, H, W, 3]), "
                     "e.g. an npz with keys image and style for --cond")
@@ -273,12 +265,10 @@ def _sample_images(config, variables, n, image, style, alpha, style_weights, mas
     targets = {d: sum(w * t[d] for w, t in zip(weights, per_style)) for d in c_maps}
   out = jnp.clip(decode(config, params, targets), -1.0, 1.0)
   if config.model.match_colour:  # The style's mean colour and colour covariance, exactly (blends: mixed results).
-    frames = clip_frames if config.model.clip_colour else 1
-    fit = lambda x, reference: match_colour_per_clip(x, reference, frames)
     if style_weights is None:
-      matched = fit(out, tile(s_float, n))
+      matched = match_colour(out, tile(s_float, n))
     else:
-      matched = sum(w * fit(out, jnp.broadcast_to(s_float[j][None], (n,) + s_float.shape[1:]))
+      matched = sum(w * match_colour(out, jnp.broadcast_to(s_float[j][None], (n,) + s_float.shape[1:]))
                     for j, w in enumerate(weights))
     out = jnp.clip(out + (1.0 if a is None else a) * (matched - out), -1.0, 1.0)
   if preserve_color is not None:  # Per example (traced under jit): 1 keeps the content's chroma.
@@ -295,20 +285,8 @@ def _sample_images(config, variables, n, image, style, alpha, style_weights, mas
   return result
 
 
-def match_colour_per_clip(images, references, frames):
-  """`match_colour` of images [B, H, W, 3] to references [B, H', W', 3] with one transform per run of `frames`
-  consecutive images (a clip; B a multiple of it), fitted to all of their pixels and to the first one's reference:
-  fitted to each frame alone, the transform follows what moves into view, and the colours flicker."""
-  if frames == 1:
-    return match_colour(images, references)
-  b, h, w, c = images.shape
-  clips = images.reshape(b // frames, frames * h, w, c)  # Each clip's frames stacked into one tall image.
-  return match_colour(clips, references[::frames]).reshape(images.shape)
-
-
-def _sample_video(config, variables, n, video, style, alpha, style_weights, mask, preserve_color, with_image):
-  """`sample` of clips: the frames as images, each with its clip's style and controls (and with
-  `model.clip_colour`, its colour transfer)."""
+def _sample_video(config, variables, rng, n, video, style, alpha, style_weights, mask, preserve_color, with_image):
+  """`sample` of clips: the frames as images, each with its clip's style and controls."""
   if with_image:
     raise UserError("give `image` or `video` as the content, not both")
   video = tile(check_condition("video", video, (None, None, None, 3), single=False), n)
@@ -317,9 +295,10 @@ def _sample_video(config, variables, n, video, style, alpha, style_weights, mask
   styles = style
   if style is not None and style_weights is None:
     styles = per_frame(check_condition("style", style, (None, None, 3), multiple_of=STRIDE))
-  out = _sample_images(config, variables, n * t, video.reshape((n * t,) + frame_shape), styles,
-                       alpha if np.ndim(alpha) == 0 else per_frame(alpha), style_weights, per_frame(mask),
-                       preserve_color if np.ndim(preserve_color) == 0 else per_frame(preserve_color), clip_frames=t)
+  out = sample(config, variables, rng, n * t, image=video.reshape((n * t,) + frame_shape), style=styles,
+               alpha=alpha if np.ndim(alpha) == 0 else per_frame(alpha), style_weights=style_weights,
+               mask=per_frame(mask), preserve_color=preserve_color if np.ndim(preserve_color) == 0
+               else per_frame(preserve_color))
   result = {"video": out["images"].reshape(video.shape), "content": video}
   if style_weights is None:
     result["style"] = tile(style, n)
