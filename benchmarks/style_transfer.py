@@ -16,12 +16,14 @@ image, features no model here trains on) and by the SSIM of its luminance to the
 a grid (rows: contents, columns: styles) and a strength sweep to --out (images.md, images.json, grid.png,
 strength.png).
 
-With --video-workdir (a `style_videos` model), also on the held-out `video_styles` clips: the per-frame models
-(--workdir) against the one trained with the temporal term, by style distance, SSIM and the warping error between
-consecutive stylised frames (the camera's exact flow), with GIFs (video.md, video.json, clips.gif). --only runs one
-of the two.
+With --video-workdir (a `style_videos` model; repeat it, and --workdir, for several training runs), also on the
+held-out `video_styles` clips: the per-frame models (--workdir) against those trained with the temporal term, by
+style distance, SSIM and the warping error between consecutive stylised frames (the camera's exact flow), and the
+mean of the runs of each kind, with GIFs (video.md, video.json, clips.gif). --only runs one of the two.
 
   python benchmarks/style_transfer.py --workdir workdirs/style_photos --video-workdir workdirs/style_videos
+  python benchmarks/style_transfer.py --only video --workdir workdirs/style_photos --workdir workdirs/style_photos_s1 \
+      --video-workdir workdirs/style_videos --video-workdir workdirs/style_videos_s1   # runs trained with --set seed=1
 """
 import argparse
 import json
@@ -80,26 +82,32 @@ def make_gatys(steps, style_weight, depth, colour_weight, lr=0.02):
   return run
 
 
-def video_table(models, video_model, out_dir, num_gif=4):
-  """Markdown rows for the held-out `video_styles` clips: each per-frame model and the temporal one; writes
-  clips.gif (rows: content, per-frame, temporal)."""
+def video_table(models, video_models, out_dir, num_gif=4):
+  """Markdown rows for the held-out `video_styles` clips: each per-frame model (`style_photos` runs) and each
+  temporal one (`style_videos` runs), then the temporal runs' mean against the per-frame runs' (a training run's
+  flicker varies by ~10% with its seed: one run of each is not enough to compare); writes clips.gif (rows: content,
+  the first per-frame run, the first temporal run)."""
   arrays = split_arrays("video_styles", "test")
   rows, outputs = {}, {}
-  for name, model in [*models.items(), ("temporal", video_model)]:
+  for name, model in [*models.items(), *video_models.items()]:
     rows[name] = style_family.clip_metrics(model.config, model.variables, arrays)
     outputs[name] = np.asarray(model.sample(0, num_gif, video=arrays["video"][:num_gif],
                                             style=arrays["style"][:num_gif])["video"])
-  lines = ["| model | style distance | luminance SSIM to content | warping error (levels of 255) |",
-           "|---|---|---|---|"]
-  lines += [f"| {name} | {r['style_distance']:.3f} | {r['content_ssim']:.3f} | {r['warping_error']:.2f} |"
-            for name, r in rows.items()]
-  first = next(iter(models))
-  lines.append(f"| content (resampling alone) | | | {rows['temporal']['content_warping_error']:.2f} |")
-  drop = 1 - rows["temporal"]["warping_error"] / rows[first]["warping_error"]
-  change = rows["temporal"]["style_distance"] / rows[first]["style_distance"] - 1
-  lines.append(f"\ntemporal vs per-frame ({first}): warping error {100 * drop:.0f}% lower, style distance "
-               f"{100 * change:+.0f}% ({rows['temporal']['num']} clips of {arrays['video'].shape[1]} frames)")
-  clips = np.concatenate([arrays["video"][:num_gif], outputs[first], outputs["temporal"]])
+  lines = ["| model | run | style distance | luminance SSIM to content | warping error (levels of 255) |",
+           "|---|---|---|---|---|"]
+  kind = lambda name: "per-frame" if name in models else "temporal"
+  lines += [f"| {kind(name)} | `{name}` | {r['style_distance']:.3f} | {r['content_ssim']:.3f} | "
+            f"{r['warping_error']:.2f} |" for name, r in rows.items()]
+  lines.append(f"| content (resampling alone) | | | | {next(iter(rows.values()))['content_warping_error']:.2f} |")
+  mean = lambda names, key: float(np.mean([rows[n][key] for n in names]))
+  drop = 1 - mean(video_models, "warping_error") / mean(models, "warping_error")
+  change = mean(video_models, "style_distance") / mean(models, "style_distance") - 1
+  drops = [1 - rows[v]["warping_error"] / rows[m]["warping_error"] for v in video_models for m in models]
+  lines.append(f"\ntemporal ({len(video_models)} runs) vs per-frame ({len(models)} runs), means: warping error "
+               f"{100 * drop:.0f}% lower (pairs of runs: {100 * min(drops):.0f}% to {100 * max(drops):.0f}%), style "
+               f"distance {100 * change:+.0f}% ({next(iter(rows.values()))['num']} clips of "
+               f"{arrays['video'].shape[1]} frames)")
+  clips = np.concatenate([arrays["video"][:num_gif], outputs[next(iter(models))], outputs[next(iter(video_models))]])
   save_gif(os.path.join(out_dir, "clips.gif"), clips, cols=num_gif, scale=2)
   return lines, rows
 
@@ -113,7 +121,8 @@ def main():
   parser.add_argument("--loss-networks", default="patches,autoencoder,random",
                       help="Gatys with each of these loss networks (metrics/loss_network.py): which style losses "
                            "they give")
-  parser.add_argument("--video-workdir", help="a trained style_videos workdir: the video table and GIFs")
+  parser.add_argument("--video-workdir", action="append",
+                      help="a trained style_videos workdir (repeat: several runs): the video table and GIFs")
   parser.add_argument("--only", choices=("images", "video"), help="run one of the two tables")
   parser.add_argument("--out", default="docs/results/style")
   args = parser.parse_args()
@@ -122,7 +131,8 @@ def main():
   if args.only != "video":
     image_table(args, models)
   if args.video_workdir and args.only != "images":
-    lines, rows = video_table(models, mmgen_jax.load(args.video_workdir), args.out)
+    video_models = {os.path.basename(os.path.normpath(w)): mmgen_jax.load(w) for w in args.video_workdir}
+    lines, rows = video_table(models, video_models, args.out)
     write_table(args.out, "video", ["Held-out `video_styles` clips:", ""] + lines, rows)
 
 
