@@ -17,11 +17,11 @@ def get_config(smoke=False):
       # weights: the log-likelihood weight of each modality, in model.modalities' order (a caption has ~8 tokens
       # against 1,024 pixels, 4,096 video pixels and 8,064 log-mel values). Speech's is low: a heavier log-mel term
       # claims the shared latent for the voice and timing, and z from speech then tells the word less (measured:
-      # speech -> image 39% at 0.5, 70% at 0.1; docs/results/any2any.md).
+      # speech -> image 39% at 0.5, 70% at 0.1, 87% at 0.02; docs/results/any2any.md).
       # text_depth: transformer blocks of the caption expert and of the caption decoder.
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
-                 weights=[1.0, 50.0, 0.1, 0.5], private_dim=8, speech_wide=False, cross_private="auxiliary",
+                 weights=[1.0, 50.0, 0.02, 0.5], private_dim=8, speech_wide=False, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
