@@ -85,7 +85,7 @@ def make_gatys(steps, style_weight, depth, colour_weight, lr=0.02):
 def video_table(models, video_models, out_dir, num_gif=4):
   """Markdown rows for the held-out `video_styles` clips: each per-frame model (`style_photos` runs) and each
   temporal one (`style_videos` runs), then the temporal runs' mean against the per-frame runs' (a training run's
-  flicker varies by ~10% with its seed: one run of each is not enough to compare); writes clips.gif (rows: content,
+  flicker varies by ~20% with its seed: one run of each is not enough to compare); writes clips.gif (rows: content,
   the first per-frame run, the first temporal run)."""
   arrays = split_arrays("video_styles", "test")
   rows, outputs = {}, {}
