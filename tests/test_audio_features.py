@@ -58,3 +58,32 @@ def test_audio_encoder_shapes_and_loudness_invariance():
   assert tokens.shape == (3, 33, 16) and mask.shape == (3, 33) and bool(mask.all())
   louder, _ = jax.jit(encoder.apply)(variables, 3.0 * x)  # Log-mel standardised per clip: gain is an offset.
   np.testing.assert_allclose(louder, tokens, atol=1e-3)
+
+
+def test_above_noise_floor_keeps_a_burst_and_drops_stationary_noise():
+  rng = np.random.default_rng(0)
+  t = np.arange(16000) / 16000
+  noise = 0.05 * rng.standard_normal(16000)
+  burst = np.where((t > 0.4) & (t < 0.6), np.sin(2 * np.pi * 1000 * t), 0.0)
+  log_mel = audio.log_mel_spectrogram(jnp.asarray(np.stack([noise, noise + burst]), jnp.float32), 16000, 512, 128,
+                                      64)
+  excess = np.asarray(audio.above_noise_floor(log_mel))
+  assert excess.shape == log_mel.shape and excess.min() >= 0.0
+  band = int(np.argmax(excess[1].max(0)))  # The band rising most: the tone's, near 1 kHz.
+  assert 900 < audio.mel_centre_frequencies(16000, 64)[band] < 1100
+  frames = np.flatnonzero(excess[1][:, band] > 3.0) * 128 / 16000
+  assert frames.min() > 0.35 and frames.max() < 0.65  # Only while the tone sounds.
+  # Noise alone rises above its own floor by under a nat on average (white noise's log-power spread in a band).
+  assert excess[0].mean() < 1.0 and excess[1][:, band].max() > 5.0
+
+
+def test_centre_in_time_puts_the_energy_centroid_in_the_middle_whatever_the_onset():
+  energy = np.zeros((3, 40, 2), np.float32)
+  energy[0, 3:7, 0] = [1, 2, 2, 1]
+  energy[1, 25:29, 0] = [1, 2, 2, 1]  # The same event later.
+  centred = np.asarray(audio.centre_in_time(jnp.asarray(energy)))
+  np.testing.assert_array_equal(centred[0], centred[1])
+  per_frame = centred[0].sum(-1)
+  assert abs((per_frame * np.arange(40)).sum() / per_frame.sum() - 20.0) <= 0.5  # Whole frames: within half.
+  assert centred[0].sum() == energy[0].sum()  # Nothing falls off the edges for an event that fits.
+  np.testing.assert_array_equal(centred[2], 0.0)  # Silence stays silence.

@@ -109,6 +109,28 @@ def log_mel_spectrogram(x, sample_rate, n_fft=256, hop=128, n_mels=64, fmin=0.0,
   return jnp.log(power.astype(dtype) @ bank.astype(dtype) + eps)
 
 
+def above_noise_floor(log_power, percentile=10.0, margin=0.5):
+  """How far each bin of log powers [..., frames, bands] rises above its band's noise floor, in the same log units;
+  0 at or below floor + `margin`. The floor is the band's `percentile`-th percentile over frames: a stationary
+  noise fills every frame, a word only some (spectral subtraction in the log domain, with minimum statistics)."""
+  floor = jnp.percentile(log_power, percentile, axis=-2, keepdims=True)
+  return jnp.maximum(log_power - floor - margin, 0.0)
+
+
+def centre_in_time(energy):
+  """Non-negative energies [..., frames, bands] moved by whole frames so that their energy centroid sits at the
+  middle frame (frames // 2); frames moved in are 0. An all-zero input stays where it is."""
+  frames = energy.shape[-2]
+  t = jnp.arange(frames, dtype=jnp.float32)
+  per_frame = jnp.sum(energy, axis=-1).astype(jnp.float32)  # [..., frames]
+  centroid = jnp.sum(per_frame * t, -1) / jnp.maximum(jnp.sum(per_frame, -1), 1e-6)
+  shift = jnp.where(jnp.sum(per_frame, -1) > 0, jnp.round(frames // 2 - centroid), 0).astype(jnp.int32)
+  source = jnp.arange(frames) - shift[..., None]  # [..., frames]: output frame t reads input frame t - shift.
+  inside = (source >= 0) & (source < frames)
+  moved = jnp.take_along_axis(energy, jnp.clip(source, 0, frames - 1)[..., None], axis=-2)
+  return jnp.where(inside[..., None], moved, 0.0).astype(energy.dtype)
+
+
 def dct_matrix(n, k):
   """float32 [n, k]: orthonormal DCT-II basis (scipy.fft.dct(norm='ortho') = x @ dct_matrix(n, n))."""
   i = np.arange(n)[:, None]

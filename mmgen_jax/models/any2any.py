@@ -4,10 +4,10 @@ DTMF tones) infers a shared latent, and every modality is decoded from it. Confi
 Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable expert q_m(z | x_m) and decoder p(x_m | z)):
 - `image`  uint8 [R, R, 1]: CNN expert; Bernoulli decoder on dynamically binarised pixels (as `vae`).
 - `text`   caption ids: transformer expert (`layers/text.py`); transformer decoder reading z as memory tokens.
-- `speech` float32 [16000] at 16 kHz: log-mel CNN expert (`layers/audio.AudioEncoder`); a 1-D convolutional
-  decoder predicts the log-mel spectrogram (relative to the clip's peak, SPEECH_RANGE nats deep) under a unit
-  Gaussian, the word from z, its onset and spectral colour from w; fast Griffin-Lim (`layers/audio.griffin_lim`)
-  makes the waveform.
+- `speech` float32 [16000] at 16 kHz: log-mel CNN expert (`layers/audio.AudioEncoder`); a dense decoder draws the
+  word from z alone as a log-mel spectrogram under a unit Gaussian: what rises above each band's noise floor,
+  centred in time (`speech_target`), so the noise and the onset, which no other modality can tell, are not its to
+  predict; fast Griffin-Lim (`layers/audio.griffin_lim`) makes the waveform (the word in the middle of the clip).
 - `video`  uint8 [T, R, R, 1]: a sprite and its trajectory (`layers/sprites.py`): the expert reads a window around
   each frame's ink and the windows' positions; the decoder draws a 16x16 sprite from z and T positions from z and w
   and composites it (Bernoulli over the frames). A frames-as-channels CNN, measured first, drew blurred blobs.
@@ -38,8 +38,8 @@ from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import likelihoods
 from mmgen_jax.layers.experts import diagonal_log_prob, prior_log_prob, product_of_experts, sample_prior
-from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_lim, log_mel_spectrogram,
-                                    mel_to_magnitude, num_frames, standardized_log_mel)
+from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
+                                    log_mel_spectrogram, mel_to_magnitude, num_frames, standardized_log_mel)
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.precision import cast_floating, compute_dtype, mixed_apply
@@ -61,8 +61,28 @@ DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
 CONTENT_FROM_Z_ONLY = ("video", "speech")
 
 
+class DenseSpeechDecoder(nn.Module):
+  """content [N, C] -> scaled log-mel [N, frames, mels] (see `speech_target`: the word above the noise floor,
+  centred), by two hidden layers and one output per frame and mel bin; silence (-SPEECH_RANGE / SPEECH_SCALE) is
+  the starting output. Measured against the convolutional `SpeechDecoder` on the same frozen latents (the config's
+  trained experts): the judge heard image -> speech at 70% from this decoder, at chance from that one, whose
+  output hardly varied with z."""
+  frames: int
+  mels: int = SPEECH_MELS
+  hidden: int = 1024
+
+  @nn.compact
+  def __call__(self, content):
+    h = nn.gelu(nn.Dense(self.hidden)(content))
+    h = nn.gelu(nn.Dense(self.hidden)(h))
+    out = nn.Dense(self.frames * self.mels)(h).reshape(content.shape[0], self.frames, self.mels)
+    return out - SPEECH_RANGE / SPEECH_SCALE
+
+
 class SpeechDecoder(nn.Module):
-  """(content [N, C], delivery [N, P]) -> scaled log-mel [N, frames, mels]. The content alone draws a word's
+  """The decoder of checkpoints from before `DenseSpeechDecoder` (`model.speech_decoder="shifted"`; its target is
+  the log-mel relative to the clip's peak, noise and onset included).
+  (content [N, C], delivery [N, P]) -> scaled log-mel [N, frames, mels]. The content alone draws a word's
   spectrogram (Dense to 16 time steps, three x2 upsamplings of repeat + 5-tap convolution, a per-frame projection
   to the mel bins); the delivery code (a private latent) only moves it in time (a shift of up to +-`max_shift`
   frames, by interpolation) and colours its spectrum (a gain and a bias per mel band): it can say when and in what
@@ -104,6 +124,8 @@ class AnyToAnyVAE(nn.Module):
   private_dim: int = 0
   speech_wide: bool = True
   text_depth: int = 2  # Transformer blocks of the caption expert and of the caption decoder.
+  speech_decoder: str = "dense"  # "dense" (DenseSpeechDecoder) or "shifted" (SpeechDecoder, older checkpoints).
+  speech_hidden: int = 1024
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -130,8 +152,11 @@ class AnyToAnyVAE(nn.Module):
       else:  # A view of 7 frames of 16 ms: measured, 40% speech -> image accuracy on training voices.
         self.speech_encoder = AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS,
                                            dim=self.text_dim)
-      self.speech_decoder = SpeechDecoder(num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP),
-                                          gain=self.speech_wide)
+      frames = num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP)
+      if self.speech_decoder == "dense":
+        self.speech_decoder_net = DenseSpeechDecoder(frames, hidden=self.speech_hidden, name="speech_decoder")
+      else:
+        self.speech_decoder_net = SpeechDecoder(frames, gain=self.speech_wide, name="speech_decoder")
     if "dtmf" in has:
       self.dtmf_encoder = AudioEncoder(dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS, dim=self.text_dim)
       self.dtmf_hidden = nn.Dense(256)
@@ -176,9 +201,11 @@ class AnyToAnyVAE(nn.Module):
     return self.video_decoder(z[:, :self.latent_dim], z[:, self.latent_dim:])
 
   def decode_speech(self, z):
-    """code [N, L + P] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`): the word from z, its
-    onset and spectral tilt from w."""
-    return self.speech_decoder(z[:, :self.latent_dim], z[:, self.latent_dim:])
+    """code [N, L + P] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`): the word from z (the
+    "shifted" decoder: its onset and spectral tilt from w)."""
+    if self.speech_decoder == "dense":
+      return self.speech_decoder_net(z[:, :self.latent_dim])
+    return self.speech_decoder_net(z[:, :self.latent_dim], z[:, self.latent_dim:])
 
   def decode_dtmf(self, z):
     """z [N, L] -> standardised log-mel [N, frames, DTMF_MELS]."""
@@ -238,17 +265,21 @@ def text_decoder(config):
 
 def make_model(config):
   m, d = config.model, config.data
+  if m.speech_decoder not in ("dense", "shifted"):
+    raise UserError(f"model.speech_decoder={m.speech_decoder!r}: use 'dense' (the word above the noise floor, "
+                    f"centred) or 'shifted' (checkpoints from before it)")
   if m.cross_private not in ("auxiliary", "posterior"):
     raise UserError(f"model.cross_private={m.cross_private!r}: use 'auxiliary' (private latents of the modalities a "
                     f"subset lacks drawn from the wide auxiliary prior) or 'posterior' (from their own experts)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
-                     m.speech_wide, m.text_depth)
+                     m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden)
 
 
 # Checkpoints from before private latents were shared-latent models.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
-                   "model.speech_wide": False, "model.text_depth": 2}
+                   "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
+                   "model.speech_hidden": 1024}
 
 
 def input_features(config):
@@ -308,12 +339,19 @@ def _model_inputs(batch):
   return out
 
 
-def speech_target(waves):
-  """The speech decoder's target from waveforms [..., 16000]: the log-mel relative to the clip's peak, floored
-  SPEECH_RANGE nats down, divided by SPEECH_SCALE: [..., frames, mels] in [-4, 0]."""
+def speech_target(waves, decoder="dense"):
+  """The speech decoder's target from waveforms [..., 16000]: [..., frames, mels] in [-4, 0], 0 the loudest a bin
+  can be and -4 (SPEECH_RANGE nats down, divided by SPEECH_SCALE) silence.
+  "dense": how far each bin rises above its band's noise floor (`layers/audio.above_noise_floor`), capped at
+  SPEECH_RANGE, moved in time so its energy centroid is the middle frame: the word without the noise and the
+  onset, which only the clip itself shows (the judge hears 98% of real test clips through this target and
+  Griffin-Lim). "shifted" (older checkpoints): the log-mel relative to the clip's peak, floored SPEECH_RANGE down."""
   log_mel = log_mel_spectrogram(waves, speech.SAMPLE_RATE, SPEECH_FFT, SPEECH_HOP, SPEECH_MELS)
   relative = log_mel - log_mel.max(axis=(-2, -1), keepdims=True)
-  return jnp.maximum(relative, -SPEECH_RANGE) / SPEECH_SCALE
+  if decoder == "shifted":
+    return jnp.maximum(relative, -SPEECH_RANGE) / SPEECH_SCALE
+  word = centre_in_time(jnp.minimum(above_noise_floor(relative), SPEECH_RANGE))
+  return (word - SPEECH_RANGE) / SPEECH_SCALE
 
 
 def speech_waveform(scaled_log_mel, iterations=32):
@@ -343,7 +381,7 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
       log_p = -optax.softmax_cross_entropy_with_integer_labels(logits, targets) * (targets != PAD)
     elif m == "speech":
       log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_speech, z), 0.0,
-                                            rep(speech_target(batch["speech"])))
+                                            rep(speech_target(batch["speech"], config.model.speech_decoder)))
     else:
       target = standardized_log_mel(batch["dtmf"], dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS)
       log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_dtmf, z), 0.0, rep(target))
