@@ -2,15 +2,18 @@
 phase reconstruction, and joint samples to look at and listen to.
 
 On the whole held-out test split of `any_digits` (test voices never heard in training, test digits never seen):
-1. The judges on real data: the spoken-digit judge on real clips, and on the same clips after their log-mel went
-   through the speech decoder's route back to sound (mel pseudo-inverse + Griffin-Lim, plain and fast); the video
+1. The judges on real data: the spoken-digit judge on real clips, and on the same clips after they went through the
+   speech decoder's target (`any2any.speech_target`: the word above the noise floor, centred; and the older
+   "shifted" target) and its route back to sound (mel pseudo-inverse + Griffin-Lim, plain and fast); the video
    judge (frames, motion) and the digits classifier on real clips and images.
 2. Phase reconstruction: spectral convergence of plain and fast Griffin-Lim by iteration count, with its time.
 3. For each --workdir: every direction S -> T (T generated from a posterior draw given S alone), video frames and
    motion, each modality's reconstruction (S -> S), and joint coherence from the prior (all four judges name one
    digit).
 Writes --out/table.md, results.json, joint.png (prior samples: image, first video frame, caption), joint.gif (their
-videos), joint_N.wav (their speech), and speech_to_all.png (from held-out test-voice clips).
+videos), joint_N.wav (their speech), speech_to_all.png (from held-out test-voice clips), and image_to_speech.png
+with image_to_speech_D.wav (the speech drawn from one held-out image of each digit D, its spectrogram captioned with
+what the judge hears).
 
   python benchmarks/any_to_any.py --workdir workdirs/any2any_digits [--workdir workdirs/any2any_digits_normal]
 """
@@ -42,9 +45,12 @@ def judge_ceilings(test, judges):
   labels = np.asarray(test["label"])
   hear = SpeechJudge(progress=False)
   target = any2any.speech_target(jnp.asarray(test["speech"]))  # What the decoder learns to predict.
-  for name, iterations, momentum in (("plain_griffin_lim_32", 32, 0.0), ("fast_griffin_lim_32", 32, 0.99)):
-    run = jax.jit(lambda t, i=iterations, m=momentum: _waveform(t, i, m))
-    waves = np.concatenate([np.asarray(run(target[k:k + 64])) for k in range(0, len(labels), 64)])
+  shifted = any2any.speech_target(jnp.asarray(test["speech"]), "shifted")  # Older checkpoints' target.
+  for name, iterations, momentum, t in (("plain_griffin_lim_32", 32, 0.0, target),
+                                        ("fast_griffin_lim_32", 32, 0.99, target),
+                                        ("shifted_target_fast_griffin_lim_32", 32, 0.99, shifted)):
+    run = jax.jit(lambda x, i=iterations, m=momentum: _waveform(x, i, m))
+    waves = np.concatenate([np.asarray(run(t[k:k + 64])) for k in range(0, len(labels), 64)])
     out[f"real_speech_via_{name}"] = float(np.mean(hear(waves) == labels))
   return out
 
@@ -89,7 +95,24 @@ def pictures(model, test, out_dir):
   captions = [f"heard {test['label'][i]} ({test['voice'][i]}): {t}" for i, t in zip(pick, heard["text"])]
   save_captioned_grid(os.path.join(out_dir, "speech_to_all.png"), heard["images"], captions, cols=10)
   save_gif(os.path.join(out_dir, "speech_to_video.gif"), heard["video"], cols=10)
+  spoken = jax.jit(lambda v, r, im: any2any.sample_given(config, v, r, 10, {"image": im}))(
+      variables, jax.random.PRNGKey(3), test["image"][pick])
+  save_spectrograms(os.path.join(out_dir, "image_to_speech.png"), spoken, test["label"][pick])
+  for d, wave in enumerate(np.asarray(spoken["speech"])):
+    write_wav(os.path.join(out_dir, f"image_to_speech_{d}.wav"), wave, 16000)
   return joint
+
+
+def save_spectrograms(path, spoken, digits):
+  """The generated log-mel spectrograms (low frequencies at the bottom, time left to right) captioned with the
+  digit asked for and the one the spoken-digit judge hears in the waveform."""
+  from mmgen_jax.metrics.speech_classifier import SpeechJudge
+
+  heard = SpeechJudge(progress=False)(np.asarray(spoken["speech"]))
+  floor = -any2any.SPEECH_RANGE / any2any.SPEECH_SCALE
+  grey = np.clip(255 * (np.asarray(spoken["speech_log_mel"]) - floor) / -floor, 0, 255).astype(np.uint8)
+  pictures = grey.transpose(0, 2, 1)[:, ::-1, :, None]  # [N, mels, frames, 1]
+  save_captioned_grid(path, pictures, [f"asked {d}, heard {h}" for d, h in zip(digits, heard)], cols=5, scale=2)
 
 
 def table(report):

@@ -64,9 +64,9 @@ CONTENT_FROM_Z_ONLY = ("video", "speech")
 class DenseSpeechDecoder(nn.Module):
   """content [N, C] -> scaled log-mel [N, frames, mels] (see `speech_target`: the word above the noise floor,
   centred), by two hidden layers and one output per frame and mel bin; silence (-SPEECH_RANGE / SPEECH_SCALE) is
-  the starting output. Measured against the convolutional `SpeechDecoder` on the same frozen latents (the config's
-  trained experts): the judge heard image -> speech at 70% from this decoder, at chance from that one, whose
-  output hardly varied with z."""
+  the starting output. Against the convolutional `SpeechDecoder` on the same frozen latents and target
+  (`benchmarks/speech_decoder_study.py`): the judge heard image -> speech at 73% from this decoder and at chance
+  (10%) from that one, whose output hardly varied with z."""
   frames: int
   mels: int = SPEECH_MELS
   hidden: int = 1024
