@@ -14,9 +14,10 @@ Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable exper
 - `dtmf`   float32 [4000] at 8 kHz: the `digits` keypad tones (the toy audio of `mvae`), kept as an option.
 
 Latents: a shared z [L] and, per modality, a private w_m [P] (`model.private_dim`; MMVAE+-style, Palumbo et al.
-2023): what only one modality shows (a clip's motion, a speaker, an onset) lives in w_m, so a caption need not
-predict it and a decoder given z from a caption draws a sharp digit with a drawn motion or voice, not the blur of
-all of them. The posterior of z given a subset S: the **product of experts** of S's experts and the prior expert
+2023): what only one modality shows (a clip's motion) lives in w_m, so a caption need not predict it and a
+decoder given z from a caption draws a sharp digit with a drawn motion, not the blur of all of them. (The dense
+speech decoder reads no w: its target leaves out the noise and the onset; the voice it draws is the mean of the
+voices, which is where speech is still weakest.) The posterior of z given a subset S: the **product of experts** of S's experts and the prior expert
 N(0, I) (Wu & Goodman 2018; one set of encoders serves all 2^N subsets). Objective: the ELBO of the joint subset
 plus those of every single modality, each reconstructing **all** modalities (MoPoE's subset terms, Sutter et al.
 2021), so that one modality alone places z where every decoder draws its digit. `model.weights` balance the
@@ -276,7 +277,8 @@ def make_model(config):
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden)
 
 
-# Checkpoints from before private latents were shared-latent models.
+# Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
+# models; before `DenseSpeechDecoder`, speech used the shifted template decoder.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024}
@@ -507,7 +509,7 @@ def generate(config, variables, codes):
 def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None, video=None, dtmf=None):
   """Every modality (see `generate`) for n shared latents drawn from the product of the given modalities' experts,
   each condition tiled to n (none given: the prior); a given modality's private latent from its own expert, the
-  others' from N(0, I) (a caption gives the digit; the video's motion and the voice are drawn). Conditions: image
+  others' from N(0, I) (a caption gives the digit; the video's motion is drawn). Conditions: image
   uint8 [k, R, R, 1], caption_ids int32 [k, max_len + 1] (`Sampler.sample(text=[...])` tokenises), speech float32
   [k, 16000] at 16 kHz, video uint8 [k, T, R, R, 1], dtmf float32 [k, 4000] at 8 kHz."""
   given = {k: v for k, v in (("image", image), ("caption_ids", caption_ids), ("speech", speech),
