@@ -102,9 +102,10 @@ def main():
   hear = SpeechJudge(progress=False)
   to_wave = jax.jit(lambda t: any2any.speech_waveform(t, 32))
   rows = []
+  by_kind = {kind: targets(train_arrays["speech"], kind) for kind in {t for _, t in VARIANTS}}
   for decoder_kind, target_kind in VARIANTS:
     start = time.perf_counter()
-    target = targets(train_arrays["speech"], target_kind)
+    target = by_kind[target_kind]
     t = np.asarray(target)
     class_means = np.stack([t[train_labels == d].mean(0) for d in range(10)])
     explained = 1 - np.mean((t - class_means[train_labels]) ** 2) / np.mean((t - t.mean(0)) ** 2)
