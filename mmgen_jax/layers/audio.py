@@ -123,8 +123,9 @@ def centre_in_time(energy):
   frames = energy.shape[-2]
   t = jnp.arange(frames, dtype=jnp.float32)
   per_frame = jnp.sum(energy, axis=-1).astype(jnp.float32)  # [..., frames]
-  centroid = jnp.sum(per_frame * t, -1) / jnp.maximum(jnp.sum(per_frame, -1), 1e-6)
-  shift = jnp.where(jnp.sum(per_frame, -1) > 0, jnp.round(frames // 2 - centroid), 0).astype(jnp.int32)
+  total = jnp.sum(per_frame, -1)
+  centroid = jnp.sum(per_frame * t, -1) / jnp.maximum(total, 1e-6)
+  shift = jnp.where(total > 0, jnp.round(frames // 2 - centroid), 0).astype(jnp.int32)
   source = jnp.arange(frames) - shift[..., None]  # [..., frames]: output frame t reads input frame t - shift.
   inside = (source >= 0) & (source < frames)
   moved = jnp.take_along_axis(energy, jnp.clip(source, 0, frames - 1)[..., None], axis=-2)
