@@ -9,7 +9,7 @@ On the whole held-out test split of `any_digits` (test voices never heard in tra
 2. Phase reconstruction: spectral convergence of plain and fast Griffin-Lim by iteration count, with its time.
 3. For each --workdir: every direction S -> T (T generated from a posterior draw given S alone), video frames and
    motion, each modality's reconstruction (S -> S), and joint coherence from the prior (all four judges name one
-   digit).
+   digit): from the prior samples come from, and for a model that keeps a fitted prior, from its learnt one too.
 Writes --out/table.md, results.json, joint.png (prior samples: image, first video frame, caption), joint.gif (their
 videos), joint_N.wav (their speech), speech_to_all.png (from held-out test-voice clips), and image_to_speech.png
 with image_to_speech_D.wav (the speech drawn from one held-out image of each digit D, its spectrogram captioned with
@@ -115,13 +115,26 @@ def save_spectrograms(path, spoken, digits):
   save_captioned_grid(path, pictures, [f"asked {d}, heard {h}" for d, h in zip(digits, heard)], cols=5, scale=2)
 
 
+def learnt_prior_joint(model, n, judges, seed=0):
+  """Joint coherence of n samples from the model's learnt prior, for a model whose samples come from its fitted
+  prior (`models/any2any.generation_prior`): the same decoders, the other density."""
+  config = model.config
+  variables = {k: v for k, v in model.variables.items() if k != any2any.FITTED_PRIOR}
+  out = jax.jit(lambda v, r: any2any.sample_given(config, v, r, n, {}))(variables, jax.random.PRNGKey(seed))
+  return any_to_any.joint_agreement(judges, MODALITIES, any2any.decode_outputs(config, out))
+
+
 def table(report):
+  """Every direction, and joint coherence from the learnt prior and (models that keep one) the fitted prior."""
   lines = ["| workdir | prior | " + " | ".join(f"{s} → {t}" for s in MODALITIES for t in MODALITIES if s != t) +
-           " | joint (prior) |", "|---|---|" + "---|" * 13]
+           " | joint, learnt prior | joint, fitted prior |", "|---|---|" + "---|" * 14]
   for name, r in report["models"].items():
     cells = [f"{100 * r[f'{s}_to_{t}']:.1f}" for s in MODALITIES for t in MODALITIES if s != t]
     prior = f"mixture of {r['prior_components']}" if r["prior_components"] else "N(0, I)"
-    lines.append(f"| `{name}` | {prior} | " + " | ".join(cells) + f" | {100 * r['joint_prior']:.1f} |")
+    fitted = r.get("fitted_prior_components", 0)
+    learnt = r["joint_learnt_prior"] if fitted else r["joint_prior"]
+    cells += [f"{100 * learnt:.1f}", f"{100 * r['joint_prior']:.1f}" if fitted else "–"]
+    lines.append(f"| `{name}` | {prior} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
 
@@ -153,7 +166,11 @@ def main():
   for i, workdir in enumerate(args.workdir or []):
     model = mmgen_jax.load(workdir)
     scores = model.evaluate(num=len(test["label"]), seed=0)
-    scores.update(step=int(model.step), prior_components=int(model.config.model.prior_components))
+    fitted = int(model.config.model.fitted_prior_components)
+    scores.update(step=int(model.step), prior_components=int(model.config.model.prior_components),
+                  fitted_prior_components=fitted)
+    if fitted:
+      scores["joint_learnt_prior"] = learnt_prior_joint(model, len(test["label"]), judges)
     report["models"][os.path.basename(os.path.normpath(workdir))] = scores
     print(workdir, json.dumps(scores))
     if i == 0:

@@ -107,6 +107,12 @@ def real_data_report(arrays, modalities, judges=None):
   return out
 
 
+def joint_agreement(judges, modalities, out):
+  """The fraction of the samples `out` whose modalities all name one digit, each judge calling one."""
+  calls = np.stack([judges.calls(m, out) for m in modalities])
+  return float(np.mean((calls == calls[:1]).all(0) & (calls[0] >= 0)))
+
+
 def coherence_report(config, variables, sample_masked, encode_inputs, decode_outputs, arrays, input_key, modalities,
                      num=None, seed=0):
   """Accuracy of every direction `S_to_T` (T generated from a posterior draw given S alone, judged against the
@@ -146,9 +152,8 @@ def coherence_report(config, variables, sample_masked, encode_inputs, decode_out
       out[name] = float(np.mean(calls == labels))
       if cross:
         directions.append(name)
-  prior = decode_outputs(config, jitted(variables, rng, inputs, only(None)))
-  calls = np.stack([judges.calls(m, prior) for m in modalities])
-  out["joint_prior"] = float(np.mean((calls == calls[:1]).all(0) & (calls[0] >= 0)))
+  out["joint_prior"] = joint_agreement(judges, modalities,
+                                       decode_outputs(config, jitted(variables, rng, inputs, only(None))))
   out["coherence"] = float(np.mean([out[k] for k in directions]))
   out["num"] = n
   return out

@@ -17,16 +17,19 @@ Latents: a shared z [L] and, per modality, a private w_m [P] (`model.private_dim
 2023): what only one modality shows (a clip's motion) lives in w_m, so a caption need not predict it and a
 decoder given z from a caption draws a sharp digit with a drawn motion, not the blur of all of them. (The dense
 speech decoder reads no w: its target leaves out the noise and the onset; the voice it draws is the mean of the
-voices, which is where speech is still weakest.) The posterior of z given a subset S: the **product of experts** of S's experts and the prior expert
-N(0, I) (Wu & Goodman 2018; one set of encoders serves all 2^N subsets). Objective: the ELBO of the joint subset
-plus those of every single modality, each reconstructing **all** modalities (MoPoE's subset terms, Sutter et al.
-2021), so that one modality alone places z where every decoder draws its digit. `model.weights` balance the
-modalities' likelihoods.
+voices, which is where speech is still weakest.) The posterior of z given a subset S: the **product of experts**
+of S's experts and the prior expert N(0, I) (Wu & Goodman 2018; one set of encoders serves all 2^N subsets).
+Objective: the ELBO of the joint subset plus those of every single modality, each reconstructing **all**
+modalities (MoPoE's subset terms, Sutter et al. 2021), so that one modality alone places z where every decoder
+draws its digit. `model.weights` balance the modalities' likelihoods.
 
 The prior: `model.prior_components` = 0 is N(0, I); K > 0 is a learnt mixture of K diagonal Gaussians, trained
 with the rest (the KL term is then the one-sample estimate log q(z|x) - log p(z)). Joint samples from N(0, I) fall
 between the digit clusters the subset terms carve (mvae's 19% three-way coherence); a mixture puts prior mass
-where posteriors are: `benchmarks/any_to_any.py` measures both.
+where posteriors are. Samples given no modality come from a second, **fitted prior** when
+`model.fitted_prior_components` > 0: a mixture fitted by EM in the train step to the joint posterior's latest
+codes (`generation_prior`); the ELBO still trains against the learnt one. `benchmarks/any_to_any.py` measures
+joint coherence from each.
 """
 import flax.linen as nn
 import jax
@@ -37,7 +40,7 @@ import optax
 from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
-from mmgen_jax.layers import likelihoods
+from mmgen_jax.layers import code_density, likelihoods
 from mmgen_jax.layers.experts import diagonal_log_prob, prior_log_prob, product_of_experts, sample_prior
 from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
                                     log_mel_spectrogram, mel_to_magnitude, num_frames, standardized_log_mel)
@@ -278,10 +281,13 @@ def make_model(config):
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
-# models; before `DenseSpeechDecoder`, speech used the shifted template decoder.
+# models; before `DenseSpeechDecoder`, speech used the shifted template decoder; before the fitted prior, prior
+# samples came from the learnt one.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
-                   "model.speech_hidden": 1024}
+                   "model.speech_hidden": 1024, "model.fitted_prior_components": 0, "model.fitted_prior_bank": 2048,
+                   "model.fitted_prior_refit_every": 500}
+FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
 def input_features(config):
@@ -323,6 +329,13 @@ def init_state(config, rng):
     raise UserError(f"the any-to-any VAE models grey images (data.channels=1), got {config.data.channels}")
   init_rng, state_rng = jax.random.split(rng)
   variables = make_model(config).init(init_rng, _dummy_inputs(config))
+  m = config.model
+  if m.fitted_prior_components:
+    if m.fitted_prior_bank < config.data.batch_size:
+      raise UserError(f"model.fitted_prior_bank={m.fitted_prior_bank} holds less than one batch "
+                      f"({config.data.batch_size}): set it to at least data.batch_size")
+    variables = {**variables, FITTED_PRIOR: code_density.init_tracker(
+        jax.random.fold_in(init_rng, 1), m.fitted_prior_bank, m.fitted_prior_components, m.latent_dim)}
   return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config.optim, config.optim.lr),
                            ema=config.ema)
 
@@ -452,15 +465,22 @@ def train_step(config, state, batch, rng):
     elbo = sum(weights[k] * log_p[k] for k in modalities) - m.beta * kl
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
     metrics = {"kl": jnp.mean(kl)}
+    joint_codes = jax.lax.stop_gradient(z[:b]).astype(jnp.float32)  # Draws from the joint posterior.
     for k in modalities:  # The joint posterior's reconstruction and the cross-modal ones, per target modality.
       per_subset = -jnp.mean(log_p[k].reshape(len(subsets), b), axis=1)
       metrics[f"nll_{k}_joint"] = per_subset[0]
       metrics[f"nll_{k}_cross"] = jnp.mean(jnp.asarray([per_subset[1 + i] for i, s in enumerate(subsets[1:])
                                                         if k not in s]))
-    return loss, metrics
+    return loss, (metrics, joint_codes)
 
-  (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  return state.apply_gradients(grads, state.model_state), {"loss": loss, **metrics}
+  (loss, (metrics, joint_codes)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  model_state = state.model_state
+  if FITTED_PRIOR in model_state:  # The density prior samples come from, fitted to the joint posterior's codes.
+    tracker, log_density = code_density.track(model_state[FITTED_PRIOR], joint_codes, jax.random.fold_in(rng, 7),
+                                              state.step + 1, m.fitted_prior_refit_every)
+    model_state = {**model_state, FITTED_PRIOR: tracker}
+    metrics["fitted_prior_nll"] = -log_density / m.latent_dim
+  return state.apply_gradients(grads, model_state), {"loss": loss, **metrics}
 
 
 def _check_inputs(config, given):
@@ -508,8 +528,8 @@ def generate(config, variables, codes):
 
 def sample(config, variables, rng, n, image=None, caption_ids=None, speech=None, video=None, dtmf=None):
   """Every modality (see `generate`) for n shared latents drawn from the product of the given modalities' experts,
-  each condition tiled to n (none given: the prior); a given modality's private latent from its own expert, the
-  others' from N(0, I) (a caption gives the digit; the video's motion is drawn). Conditions: image
+  each condition tiled to n (none given: from `generation_prior`); a given modality's private latent from its own
+  expert, the others' from N(0, I) (a caption gives the digit; the video's motion is drawn). Conditions: image
   uint8 [k, R, R, 1], caption_ids int32 [k, max_len + 1] (`Sampler.sample(text=[...])` tokenises), speech float32
   [k, 16000] at 16 kHz, video uint8 [k, T, R, R, 1], dtmf float32 [k, 4000] at 8 kHz."""
   given = {k: v for k, v in (("image", image), ("caption_ids", caption_ids), ("speech", speech),
@@ -531,7 +551,7 @@ def sample_masked(config, variables, rng, n, inputs, present, mean=False):
   model, dtype = make_model(config), compute_dtype(config)
   variables = {**variables, "params": cast_floating(variables["params"], dtype)}  # Once for every apply below.
   z_rng, w_rng = jax.random.split(rng)
-  z = sample_prior(mixed_apply(model, variables, method=AnyToAnyVAE.prior, dtype=dtype), z_rng, n)
+  z = sample_prior(generation_prior(config, variables), z_rng, n)
   private = {}
   if inputs:
     experts, private = split_experts(
@@ -550,6 +570,21 @@ def sample_masked(config, variables, rng, n, inputs, present, mean=False):
       w = jnp.where(present[INPUT_KEY[k]][:, None], drawn, noise)
     codes[k] = jnp.concatenate([z, w], axis=1)
   return generate(config, variables, codes)
+
+
+def generation_prior(config, variables):
+  """The mixture (log weights [K], means [K, L], logvars [K, L]) that samples given no modality draw z from: the
+  fitted prior when the model keeps one (`model.fitted_prior_components` > 0), else the prior the ELBO trains with.
+
+  Why a second prior: the learnt one is fitted, through the KL terms, to the posteriors of every subset, the broad
+  single-modality ones included, and many of its draws land where the decoders disagree on the digit (joint
+  coherence from each prior: docs/results/any2any.md). The fitted prior is a mixture of
+  `model.fitted_prior_components` diagonal Gaussians fitted by EM, inside the train step, to the last
+  `model.fitted_prior_bank` draws from the joint posterior (`layers/code_density.py`): where the codes of whole
+  examples are, which is what a sample of all four modalities should look like."""
+  if FITTED_PRIOR in variables:
+    return code_density.mixture_of(variables[FITTED_PRIOR])
+  return mixed_apply(make_model(config), variables, method=AnyToAnyVAE.prior, dtype=compute_dtype(config))
 
 
 def evaluate(config, state, num=None, seed=0):
