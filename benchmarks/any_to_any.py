@@ -132,8 +132,8 @@ def table(report):
     cells = [f"{100 * r[f'{s}_to_{t}']:.1f}" for s in MODALITIES for t in MODALITIES if s != t]
     prior = f"mixture of {r['prior_components']}" if r["prior_components"] else "N(0, I)"
     fitted = r.get("fitted_prior_components", 0)
-    learnt = r["joint_learnt_prior"] if fitted else r["joint_prior"]
-    cells += [f"{100 * learnt:.1f}", f"{100 * r['joint_prior']:.1f}" if fitted else "–"]
+    learnt = r.get("joint_learnt_prior") if fitted else r["joint_prior"]  # A logged run's evaluation has only one.
+    cells += ["n/a" if learnt is None else f"{100 * learnt:.1f}", f"{100 * r['joint_prior']:.1f}" if fitted else "–"]
     lines.append(f"| `{name}` | {prior} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
@@ -181,8 +181,9 @@ def main():
       evals = [{k[len("eval/"):]: v for k, v in json.loads(line).items() if k.startswith("eval/")}
                for line in f if '"eval/coherence"' in line]
     with open(os.path.join(workdir, "config.json")) as f:
-      components = json.load(f)["model"]["prior_components"]
-    report["models"][name] = {**evals[-1], "prior_components": components, "logged": True}
+      settings = json.load(f)["model"]
+    report["models"][name] = {**evals[-1], "prior_components": settings["prior_components"],
+                              "fitted_prior_components": settings.get("fitted_prior_components", 0), "logged": True}
   with open(os.path.join(args.out, "results.json"), "w") as f:
     json.dump(report, f, indent=1)
   tables = table(report) + "\n\nReconstructions:\n\n" + reconstruction_table(report)
