@@ -221,31 +221,26 @@ def test_sprites_render_and_crop_are_exact_translations():
   assert float(windows.sum()) > 0.97 * float(video.sum())
 
 
-def test_the_train_step_fits_the_prior_that_prior_samples_come_from():
-  """The step writes the joint posterior's codes into the fitted prior's bank and refits its mixture; samples
-  given no modality draw z from that mixture, and from the learnt prior when a checkpoint keeps none."""
-  config = get_config("any2any_digits", smoke=True)
-  m = config.model
-  state = any2any.init_state(config, jax.random.PRNGKey(0))
-  batch = {k: np.asarray(v[:config.data.batch_size]) for k, v in split_arrays(
-      "any_digits", "test", 32, 1, None).items() if k in any2any.input_features(config)}
-  batch = any2any.encode_inputs(config, batch)
-  step = jax.jit(lambda s, b, r: any2any.train_step(config, s, b, r))
-  before = state.model_state[any2any.FITTED_PRIOR]
-  for i in range(m.fitted_prior_bank // config.data.batch_size):  # Until the bank is full: a fresh fit.
-    state, metrics = step(state, batch, jax.random.PRNGKey(i))
-  tracker = state.model_state[any2any.FITTED_PRIOR]
-  assert int(tracker["count"]) == m.fitted_prior_bank and np.isfinite(float(metrics["fitted_prior_nll"]))
-  assert float(jnp.abs(tracker["means"] - before["means"]).max()) > 0.1
+def test_the_train_step_fits_the_prior_that_prior_samples_come_from(smoke_workdir):
+  """Training writes the joint posterior's codes into the fitted prior's bank and fits its mixture to them (the
+  smoke run's bank fills at step 2: a fresh fit); samples given no modality draw z from that mixture, and from the
+  learnt prior when a checkpoint keeps none."""
+  import mmgen_jax
+
+  model = mmgen_jax.load(smoke_workdir("any2any_digits"))
+  config, variables = model.config, model.variables
+  tracker = variables[any2any.FITTED_PRIOR]
+  assert int(tracker["count"]) == config.train.steps * config.data.batch_size
   codes = np.asarray(tracker["codes"])
   assert np.all(np.abs(codes).sum(1) > 0)  # Every row written.
-  # Each fitted mean sits among the codes, not at its N(0, I) start.
+  # Each fitted mean sits among the codes: k-means++ put it on one, EM moved it to its cluster's centre.
   nearest = np.min(np.linalg.norm(codes[:, None] - np.asarray(tracker["means"])[None], axis=-1), axis=0)
-  assert np.all(nearest < np.linalg.norm(codes.std(0)) * 2)
+  assert np.all(nearest < np.linalg.norm(codes.std(0))), nearest
+  assert np.isclose(float(jnp.sum(jnp.exp(tracker["log_weights"]))), 1.0, atol=1e-5)
 
-  variables = state.ema_variables()
   far = {**tracker, "means": jnp.full_like(tracker["means"], 50.0), "logvars": jnp.full_like(tracker["logvars"], -9)}
   mixture = any2any.generation_prior(config, {**variables, any2any.FITTED_PRIOR: far})
   np.testing.assert_allclose(np.asarray(any2any.sample_prior(mixture, jax.random.PRNGKey(0), 5)), 50.0, atol=0.1)
   learnt = any2any.generation_prior(config, {k: v for k, v in variables.items() if k != any2any.FITTED_PRIOR})
-  np.testing.assert_array_equal(np.asarray(learnt[1]), np.asarray(variables["params"]["prior_means"]))
+  np.testing.assert_allclose(np.asarray(learnt[1]), np.asarray(variables["params"]["prior_means"]),
+                             rtol=2e-2, atol=1e-2)  # The smoke config computes in bfloat16.

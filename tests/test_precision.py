@@ -15,7 +15,7 @@ import pytest
 from mmgen_jax.config import apply_overrides, get_config, list_configs
 from mmgen_jax.data import host_batches, masks, open_source
 from mmgen_jax.errors import UserError
-from mmgen_jax.layers import audio, augment, image_features, style_stats
+from mmgen_jax.layers import audio, augment, code_density, image_features, style_stats
 from mmgen_jax.layers.precision import compute_dtype, mixed_apply
 from mmgen_jax.models import get_family
 
@@ -68,6 +68,7 @@ FLOAT32_BY_DESIGN = (
     image_features.convolve, image_features.to_gray,  # Fixed Sobel/Gabor/grey features, checked against skimage.
     style_stats,  # Feature statistics and Gram matrices of the style losses (reductions).
     audio.log_mel_spectrogram,  # Log-mel targets of the audio likelihoods, computed from the data.
+    code_density,  # EM statistics of the fitted prior over a model's codes (no gradient flows).
 )
 
 

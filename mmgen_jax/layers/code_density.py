@@ -4,7 +4,7 @@ estimation, as in Ghosh et al. 2020's regularised autoencoders, done online insi
 
 The codes seen last sit in a ring buffer (`bank`); each step runs one EM iteration on the buffer, started from the
 previous step's mixture, so the fit follows the encoder as it trains at a fixed cost per step (for 2,048 codes,
-20 components and 32 dimensions, about 8 MFLOP). Everything is a pure function of arrays: the step stays one
+20 components and 32 dimensions, about 8 MFLOP by count); now and then a fresh k-means++-seeded fit (`track`). Everything is a pure function of arrays: the step stays one
 `jax.jit`, and the mixture is saved with the rest of the train state.
 
 A mixture is (log weights [K], means [K, L], logvars [K, L]), the layout `layers.experts.sample_prior` draws from.
@@ -66,7 +66,8 @@ def em_step(mixture, codes, count):
 def seed_mixture(rng, codes, components):
   """A mixture with its means on `components` of the codes [M, L] picked by k-means++ (each next one with
   probability proportional to its squared distance from those picked), every component with the codes' variance
-  and equal weights: EM from here finds the clusters that N(0, I) starting means, all near the origin, share out."""
+  and equal weights: EM from here finds the clusters that N(0, I) starting means, all near the origin, share out.
+  Every row of codes counts: call it on a full bank."""
   first, rest = jax.random.split(rng)
   centres = jnp.zeros((components, codes.shape[1]), codes.dtype).at[0].set(
       codes[jax.random.randint(first, (), 0, codes.shape[0])])
