@@ -20,8 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mmgen_jax.data import batch_indices, speech, split_arrays
-from mmgen_jax.layers.audio import AudioEncoder
+from mmgen_jax.data import batch_indices, split_arrays
 from mmgen_jax.models import any2any
 
 MAX_SHIFT = 3200  # 0.2 s at 16 kHz, as the spoken-digit judge trains with.
@@ -33,13 +32,7 @@ class ExpertProbe(nn.Module):
 
   @nn.compact
   def __call__(self, waves):
-    if self.wide:
-      encoder = AudioEncoder(speech.SAMPLE_RATE, any2any.SPEECH_FFT, 160, any2any.SPEECH_MELS, depth=4, dim=64,
-                             kernel=5, pool_every=2)
-    else:
-      encoder = AudioEncoder(speech.SAMPLE_RATE, any2any.SPEECH_FFT, 2 * any2any.SPEECH_HOP, any2any.SPEECH_MELS,
-                             dim=64)
-    tokens, _ = encoder(waves)
+    tokens, _ = any2any.speech_encoder(self.wide, dim=64)(waves)  # The config's text_dim, 64.
     return nn.Dense(10)(jnp.concatenate([tokens.mean(1), tokens.max(1)], -1))
 
 

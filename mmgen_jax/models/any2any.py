@@ -113,6 +113,15 @@ class SpeechDecoder(nn.Module):
     return moved + floor + nn.Dense(self.mels)(delivery)[:, None, :]
 
 
+def speech_encoder(wide, dim):
+  """The speech expert's network (`layers/audio.AudioEncoder`, tokens of `dim`): `wide` has 10 ms hops, 5-tap
+  convolutions and two halvings (a view of ~0.5 s, a word's length); otherwise a view of 7 frames of 16 ms
+  (measured: 40% speech -> image accuracy on training voices at speech weight 0.5)."""
+  if wide:
+    return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 160, SPEECH_MELS, depth=4, dim=dim, kernel=5, pool_every=2)
+  return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS, dim=dim)
+
+
 class AnyToAnyVAE(nn.Module):
   """Experts, decoders and the prior of the configured modalities; see the methods."""
   modalities: tuple
@@ -150,12 +159,7 @@ class AnyToAnyVAE(nn.Module):
       self.text_decoder = TextDecoder(self.vocab_size, self.text_dim, depth=self.text_depth, num_heads=4,
                                       max_len=self.max_len)
     if "speech" in has:
-      if self.speech_wide:  # 10 ms hops, 5-tap convolutions and two halvings: a view of ~0.5 s, a word's length.
-        self.speech_encoder = AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 160, SPEECH_MELS, depth=4,
-                                           dim=self.text_dim, kernel=5, pool_every=2)
-      else:  # A view of 7 frames of 16 ms: measured, 40% speech -> image accuracy on training voices.
-        self.speech_encoder = AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS,
-                                           dim=self.text_dim)
+      self.speech_encoder = speech_encoder(self.speech_wide, self.text_dim)
       frames = num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP)
       if self.speech_decoder == "dense":
         self.speech_decoder_net = DenseSpeechDecoder(frames, hidden=self.speech_hidden, name="speech_decoder")
