@@ -1,5 +1,6 @@
 """Mixed precision in every family: with model.compute_dtype=bfloat16, every convolution and matmul of the train
-step takes bfloat16 operands, while parameters and optimizer state stay float32 (before and after the step).
+step takes bfloat16 operands, while parameters and optimizer state stay float32 (before and after the step), and
+the step returns the state with the very types it took (else every run compiles its step twice).
 
 The step is only lowered (traced to StableHLO), not compiled: each family costs a trace, not an XLA compile. That one
 bf16 step also trains and its model samples and evaluates is the zoo smoke test's job (`BF16_SMOKE_CONFIGS`).
@@ -108,6 +109,12 @@ def _float_dtypes(tree):
   return {str(x.dtype) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)}
 
 
+def _types(tree):
+  """{path: (shape, dtype, weak_type)} of a tree of abstract arrays: what jit keys its compiled programs on."""
+  return {jax.tree_util.keystr(path): (x.shape, str(x.dtype), bool(getattr(x, "weak_type", False)))
+          for path, x in jax.tree_util.tree_leaves_with_path(tree)}
+
+
 @pytest.mark.parametrize("name", PRECISION_CONFIGS)
 def test_bf16_train_step_multiplies_in_bf16_and_keeps_state_in_float32(name):
   config = apply_overrides(get_config(name, smoke=True), ["model.compute_dtype=bfloat16"])  # As `--set` does.
@@ -118,6 +125,10 @@ def test_bf16_train_step_multiplies_in_bf16_and_keeps_state_in_float32(name):
   traced = jax.jit(lambda s, b: family.train_step(config, s, b, jax.random.PRNGKey(1))).trace(state, batch)
   new_state, metrics = traced.out_info
   assert _float_dtypes(new_state) == {"float32"}, "the step changed the dtype of params or optimizer state"
+  # A state leaf whose type the step changes (a weakly typed init, say) makes the second step compile the step again.
+  before, after = _types(state), _types(new_state)
+  changed = [f"{k}: {before[k]} -> {after[k]}" for k in before if before[k] != after.get(k)]
+  assert not changed and before.keys() == after.keys(), "the step changes the state's types:\n" + "\n".join(changed)
   assert _float_dtypes(metrics) <= {"float32"}, "losses and metrics are reported in float32"
   ops = matmul_operand_types(traced.lower().as_text(debug_info=True))
   checked = [op for op in ops if not (_is_vector(op[1]) or _is_vector(op[2]) or _float32_by_design(op[3]))]

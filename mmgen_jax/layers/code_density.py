@@ -11,6 +11,7 @@ A mixture is (log weights [K], means [K, L], logvars [K, L]), the layout `layers
 """
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mmgen_jax.layers.experts import diagonal_log_prob
 
@@ -20,7 +21,9 @@ DEAD_WEIGHT = 0.1  # A component whose weight falls below DEAD_WEIGHT / K is mov
 
 def init_mixture(rng, components, dim):
   """A mixture of `components` unit Gaussians with N(0, I) means (distinct, so EM can tell them apart)."""
-  return (jnp.full((components,), -jnp.log(components)), jax.random.normal(rng, (components, dim)),
+  # Strongly typed float32 (a Python scalar's fill is weakly typed): the train step returns it strongly typed, and a
+  # state whose types change between steps compiles its step twice.
+  return (jnp.full((components,), -np.log(components), jnp.float32), jax.random.normal(rng, (components, dim)),
           jnp.zeros((components, dim)))
 
 
