@@ -224,7 +224,7 @@ def test_sprites_render_and_crop_are_exact_translations():
 def test_the_train_step_fits_the_prior_that_prior_samples_come_from(smoke_workdir):
   """Training writes the joint posterior's codes into the fitted prior's bank and fits its mixture to them (the
   smoke run's bank fills at step 2: a fresh fit); samples given no modality draw z from that mixture, and from the
-  learnt prior when a checkpoint keeps none."""
+  learnt prior when a checkpoint keeps none; conditional samples take it as the prior expert if told to."""
   import mmgen_jax
 
   model = mmgen_jax.load(smoke_workdir("any2any_digits"))
@@ -244,3 +244,19 @@ def test_the_train_step_fits_the_prior_that_prior_samples_come_from(smoke_workdi
   learnt = any2any.generation_prior(config, {k: v for k, v in variables.items() if k != any2any.FITTED_PRIOR})
   np.testing.assert_allclose(np.asarray(learnt[1]), np.asarray(variables["params"]["prior_means"]),
                              rtol=2e-2, atol=1e-2)  # The smoke config computes in bfloat16.
+
+  # Conditional samples: the prior expert is N(0, I), or with model.prior_expert="generation" the fitted mixture
+  # (here a sharp one far from every posterior, so it sets z; the image's private code still comes from its expert).
+  images = split_arrays("any_digits", "test")["image"][:4]
+  inputs, present = {"image": images}, {"image": jnp.ones(4, bool)}
+  shared = {}
+  for expert in ("normal", "generation"):
+    config.model.prior_expert = expert
+    codes = jax.jit(lambda v: any2any.conditional_codes(config, v, jax.random.PRNGKey(1), 4, inputs, present))(
+        {**variables, any2any.FITTED_PRIOR: far})
+    shared[expert] = np.asarray(codes["image"][:, :config.model.latent_dim])
+  np.testing.assert_allclose(shared["generation"], 50.0, atol=0.1)
+  assert np.all(np.abs(shared["normal"]) < 20.0)
+  config.model.prior_expert = "sharp"
+  with pytest.raises(UserError, match="model.prior_expert"):
+    any2any.make_model(config)

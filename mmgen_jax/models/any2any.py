@@ -41,7 +41,8 @@ from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
-from mmgen_jax.layers.experts import diagonal_log_prob, prior_log_prob, product_of_experts, sample_prior
+from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
+                                      sample_mixtures, sample_prior)
 from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
                                     log_mel_spectrogram, mel_to_magnitude, num_frames, standardized_log_mel)
 from mmgen_jax.layers.fusion import pool
@@ -279,6 +280,10 @@ def make_model(config):
   if m.cross_private not in ("auxiliary", "posterior"):
     raise UserError(f"model.cross_private={m.cross_private!r}: use 'auxiliary' (private latents of the modalities a "
                     f"subset lacks drawn from the wide auxiliary prior) or 'posterior' (from their own experts)")
+  if m.prior_expert not in ("normal", "generation"):
+    raise UserError(f"model.prior_expert={m.prior_expert!r}: use 'normal' (conditional samples from the experts' "
+                    f"product with N(0, I), as the ELBO trains) or 'generation' (with the prior that samples given "
+                    f"nothing come from)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden)
@@ -286,11 +291,11 @@ def make_model(config):
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
 # models; before `DenseSpeechDecoder`, speech used the shifted template decoder; before the fitted prior, prior
-# samples came from the learnt one.
+# samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.fitted_prior_components": 0, "model.fitted_prior_bank": 2048,
-                   "model.fitted_prior_refit_every": 500}
+                   "model.fitted_prior_refit_every": 500, "model.prior_expert": "normal"}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -551,18 +556,36 @@ def sample_masked(config, variables, rng, n, inputs, present, mean=False):
   """All modalities for n examples, each inferred from the modalities `present` marks for it: inputs {key: [n,
   ...]} (INPUT_KEY names), present {key: bool [n]}; an example with none present is drawn from the prior.
   One program for every subset of the inputs it holds (the evaluation's directions and prior share one compile)."""
+  variables = {**variables, "params": cast_floating(variables["params"], compute_dtype(config))}  # Cast once.
+  return generate(config, variables, conditional_codes(config, variables, rng, n, inputs, present, mean))
+
+
+def conditional_codes(config, variables, rng, n, inputs, present, mean=False):
+  """{modality: [z, w_m] [n, L + P]} for `sample_masked`'s arguments. z: a draw from the product of the present
+  experts with the prior expert (`model.prior_expert`: N(0, I) as in training, or the generation prior, which for a
+  fitted prior pulls a broad posterior, speech's, towards where whole examples' codes are), or from the generation
+  prior where nothing is present; w_m: from the modality's own expert where present, else N(0, I). `mean` takes
+  the posterior's mean (with the generation prior: its heaviest component's) and the private experts' means."""
   m = config.model
   model, dtype = make_model(config), compute_dtype(config)
-  variables = {**variables, "params": cast_floating(variables["params"], dtype)}  # Once for every apply below.
   z_rng, w_rng = jax.random.split(rng)
-  z = sample_prior(generation_prior(config, variables), z_rng, n)
+  prior = generation_prior(config, variables)
+  z = sample_prior(prior, z_rng, n)
   private = {}
   if inputs:
     experts, private = split_experts(
         mixed_apply(model, variables, _model_inputs(inputs), method=AnyToAnyVAE.experts, dtype=dtype), m.latent_dim)
     mask = {k: present[INPUT_KEY[k]] for k in experts}
-    mu, logvar = product_of_experts(experts, mask)
-    posterior = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mu.shape)
+    if m.prior_expert == "generation":  # The experts' product with the generation prior (a mixture per row).
+      mixtures = product_with_mixture(experts, mask, prior)
+      if mean:  # The mean of the row's heaviest component.
+        heaviest = jnp.argmax(mixtures[0], axis=-1)[:, None, None]
+        posterior = jnp.take_along_axis(mixtures[1], heaviest, axis=1)[:, 0]
+      else:
+        posterior = sample_mixtures(mixtures, z_rng)
+    else:
+      mu, logvar = product_of_experts(experts, mask)
+      posterior = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mu.shape)
     z = jnp.where(jnp.any(jnp.stack(list(mask.values())), axis=0)[:, None], posterior, z)
   codes = {}
   for i, k in enumerate(_modalities(config)):
@@ -573,7 +596,7 @@ def sample_masked(config, variables, rng, n, inputs, present, mean=False):
       drawn = w_mean if mean else w_mean + jnp.exp(0.5 * w_logvar) * noise
       w = jnp.where(present[INPUT_KEY[k]][:, None], drawn, noise)
     codes[k] = jnp.concatenate([z, w], axis=1)
-  return generate(config, variables, codes)
+  return codes
 
 
 def generation_prior(config, variables):
