@@ -16,6 +16,7 @@ with image_to_speech_D.wav (the speech drawn from one held-out image of each dig
 what the judge hears).
 
   python benchmarks/any_to_any.py --workdir workdirs/any2any_digits [--workdir workdirs/any2any_digits_normal]
+      [--prior-expert normal|generation] [--seed 0]
 """
 import argparse
 import json
@@ -131,6 +132,8 @@ def table(report):
   for name, r in report["models"].items():
     cells = [f"{100 * r[f'{s}_to_{t}']:.1f}" for s in MODALITIES for t in MODALITIES if s != t]
     prior = f"mixture of {r['prior_components']}" if r["prior_components"] else "N(0, I)"
+    if r.get("prior_expert") == "generation":
+      prior += "; fitted prior as the prior expert"
     fitted = r.get("fitted_prior_components", 0)
     learnt = r.get("joint_learnt_prior") if fitted else r["joint_prior"]  # A logged run's evaluation has only one.
     cells += ["n/a" if learnt is None else f"{100 * learnt:.1f}", f"{100 * r['joint_prior']:.1f}" if fitted else "–"]
@@ -155,6 +158,10 @@ def main():
   p.add_argument("--logged", action="append", default=[], metavar="NAME=WORKDIR",
                  help="a variant whose code has changed since it trained: its final evaluation from metrics.jsonl")
   p.add_argument("--out", default="docs/results/any2any")
+  p.add_argument("--prior-expert", choices=("normal", "generation"),
+                 help="sample every --workdir with this prior expert (model.prior_expert, a sampler-only setting; "
+                      "default: each workdir's own)")
+  p.add_argument("--seed", type=int, default=0, help="the evaluation's sampling seed")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)
   test = split_arrays("any_digits", "test")
@@ -165,10 +172,12 @@ def main():
     print(row)
   for i, workdir in enumerate(args.workdir or []):
     model = mmgen_jax.load(workdir)
-    scores = model.evaluate(num=len(test["label"]), seed=0)
+    if args.prior_expert:
+      model.config.model.prior_expert = args.prior_expert
+    scores = model.evaluate(num=len(test["label"]), seed=args.seed)
     fitted = int(model.config.model.fitted_prior_components)
     scores.update(step=int(model.step), prior_components=int(model.config.model.prior_components),
-                  fitted_prior_components=fitted)
+                  fitted_prior_components=fitted, prior_expert=model.config.model.prior_expert)
     if fitted:
       scores["joint_learnt_prior"] = learnt_prior_joint(model, len(test["label"]), judges)
     report["models"][os.path.basename(os.path.normpath(workdir))] = scores
