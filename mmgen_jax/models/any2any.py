@@ -29,7 +29,9 @@ between the digit clusters the subset terms carve (mvae's 19% three-way coherenc
 where posteriors are. Samples given no modality come from a second, **fitted prior** when
 `model.fitted_prior_components` > 0: a mixture fitted by EM in the train step to the joint posterior's latest
 codes (`generation_prior`); the ELBO still trains against the learnt one. `benchmarks/any_to_any.py` measures
-joint coherence from each.
+joint coherence from each. Samples given some modalities may take that prior as the prior expert of the product in
+place of N(0, I) (`model.prior_expert="generation"`, `conditional_codes`): a broad posterior, speech's, then draws
+where whole examples' codes are.
 """
 import flax.linen as nn
 import jax
