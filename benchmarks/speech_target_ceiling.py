@@ -25,14 +25,9 @@ from sklearn.cluster import KMeans
 from mmgen_jax.data import split_arrays
 from mmgen_jax.metrics.speech_classifier import SpeechJudge
 from mmgen_jax.models import any2any
+from speech_decoder_study import targets  # benchmarks/, beside this script.
 
 SOURCES = {"image": "image", "text": "caption_ids", "video": "video"}  # X -> speech: the condition's batch key.
-
-
-def targets(waves, chunk=256):
-  """any2any.speech_target of float32 clips [N, 16000] -> [N, frames, mels], chunked."""
-  return np.concatenate([np.asarray(any2any.speech_target(jnp.asarray(waves[i:i + chunk])))
-                         for i in range(0, len(waves), chunk)])
 
 
 def heard(judge, to_wave, log_mels):
@@ -92,7 +87,7 @@ def main():
   p.add_argument("--workdir", help="a trained any2any workdir: also the global-variance postfilter on its samples")
   args = p.parse_args()
   train = split_arrays("any_digits", "train")
-  target, labels = targets(train["speech"]), np.asarray(train["label"])
+  target, labels = np.asarray(targets(train["speech"], "dense")), np.asarray(train["label"])
   judge = SpeechJudge(progress=False)
   to_wave = jax.jit(lambda t: any2any.speech_waveform(t, 32))
   single = float(np.mean(heard(judge, to_wave, target) == labels))

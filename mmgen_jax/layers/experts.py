@@ -8,13 +8,19 @@ def product_of_experts(experts, present):
 
   experts: {name: (mean [B, L], logvar [B, L])}; present: {name: bool [B]} (absent experts drop out).
   """
-  precision = 1.0
-  weighted = 0.0
+  precision, weighted = _present_precisions(experts, present)
+  precision = 1.0 + precision  # The prior's.
+  return weighted / precision, -jnp.log(precision)
+
+
+def _present_precisions(experts, present):
+  """(sum of the present experts' precisions [B, L], their precision-weighted means summed [B, L])."""
+  precision, weighted = 0.0, 0.0
   for name, (mean, logvar) in experts.items():
     p = jnp.exp(-logvar) * present[name].astype(mean.dtype)[:, None]
     precision = precision + p
     weighted = weighted + p * mean
-  return weighted / precision, -jnp.log(precision)
+  return precision, weighted
 
 
 def diagonal_log_prob(z, mean, logvar):
@@ -45,11 +51,7 @@ def product_with_mixture(experts, present, mixture):
   means [K, L], logvars [K, L]). Component k becomes the product of N(mu_k, var_k) with the experts' product
   N(mu_e, var_e), weighted by pi_k N(mu_e; mu_k, var_e + var_k). A row with no expert present gets the mixture
   itself. Written in precisions, so that no expert (precision 0) needs no special case."""
-  precision, weighted = 0.0, 0.0
-  for name, (mean, logvar) in experts.items():
-    p = jnp.exp(-logvar) * present[name].astype(mean.dtype)[:, None]
-    precision = precision + p
-    weighted = weighted + p * mean
+  precision, weighted = _present_precisions(experts, present)
   log_weights, means, logvars = mixture
   p_e = jnp.maximum(precision, 1e-12)[:, None]  # [B, 1, L]
   mu_e = (weighted / jnp.maximum(precision, 1e-12))[:, None]
