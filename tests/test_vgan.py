@@ -94,7 +94,7 @@ def test_each_fusion_wires_the_modalities_it_claims(fusion, use_video, use_image
   names = set(variables["params"])
   assert modules <= names and not absent & names, names
   # Perturb every parameter: FiLM starts as the identity (zero-initialised), which would hide its input.
-  # Host noise: a jax.random draw per parameter shape compiled a program per shape (~30 of them).
+  # Host noise: a jax.random draw per parameter compiled one program per parameter shape.
   rng = np.random.default_rng(1)
   variables = jax.tree.map(lambda x: x + 0.05 * rng.normal(size=x.shape).astype(np.float32), variables)
   apply = jax.jit(generator.apply)
