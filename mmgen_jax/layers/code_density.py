@@ -19,12 +19,15 @@ MIN_LOGVAR = -7.0  # Variance floor (std ~0.03): a component on a few identical 
 DEAD_WEIGHT = 0.1  # A component whose weight falls below DEAD_WEIGHT / K is moved onto the worst-explained codes.
 
 
+def equal_log_weights(components):
+  """log(1 / K) [K], strongly typed float32: a Python scalar's fill is weakly typed, the train step returns the
+  weights strongly typed, and a state whose types change between steps compiles its step twice."""
+  return jnp.full((components,), -np.log(components), jnp.float32)
+
+
 def init_mixture(rng, components, dim):
   """A mixture of `components` unit Gaussians with N(0, I) means (distinct, so EM can tell them apart)."""
-  # Strongly typed float32 (a Python scalar's fill is weakly typed): the train step returns it strongly typed, and a
-  # state whose types change between steps compiles its step twice.
-  return (jnp.full((components,), -np.log(components), jnp.float32), jax.random.normal(rng, (components, dim)),
-          jnp.zeros((components, dim)))
+  return equal_log_weights(components), jax.random.normal(rng, (components, dim)), jnp.zeros((components, dim))
 
 
 def update_bank(codes, count, new):
@@ -83,7 +86,7 @@ def seed_mixture(rng, codes, components):
 
   centres = jax.lax.fori_loop(1, components, pick, centres)
   var = jnp.var(codes, axis=0)
-  return (jnp.full((components,), -jnp.log(components)), centres,
+  return (equal_log_weights(components), centres,
           jnp.broadcast_to(jnp.log(jnp.maximum(var, 1e-12)), centres.shape))
 
 
