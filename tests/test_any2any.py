@@ -36,6 +36,25 @@ def test_voices_split_train_and_test_and_clips_are_reproducible():
   assert set(held_out["voice"]) <= set(test)
 
 
+def test_a_clips_word_form_is_the_form_it_says():
+  """The recorded `word_form` is the one said: the same draws with the form passed in say the same sound, another
+  form another sound; the split's forms follow word_form_probabilities (the bare digit twice as often)."""
+  voice = speech.split_voices("test")[0]
+  drawn_rng = np.random.default_rng(5)
+  form = speech.draw_word_form(drawn_rng)
+  mel = lambda x: np.asarray(audio.log_mel_spectrogram(jnp.asarray(x), 16000, 512, 160, 40)).ravel()  # noqa: E731
+  said = mel(speech.spoken_digit(4, voice, np.random.default_rng(5)))
+  assert np.corrcoef(said, mel(speech.spoken_digit(4, voice, drawn_rng, form)))[0, 1] > 0.95
+  other_rng = np.random.default_rng(5)
+  speech.draw_word_form(other_rng)
+  other = (form + 2) % len(speech.WORD_FORMS)
+  assert np.corrcoef(said, mel(speech.spoken_digit(4, voice, other_rng, other)))[0, 1] < 0.9
+  p = speech.word_form_probabilities()
+  assert speech.WORD_FORMS[0] == "{}" and np.isclose(p[0], 2 * p[1]) and np.isclose(p.sum(), 1.0)
+  forms = split_arrays("any_digits", "train")["word_form"]
+  np.testing.assert_allclose(np.bincount(forms, minlength=len(p)) / len(forms), p, atol=0.04)
+
+
 def test_a_missing_espeak_library_is_one_user_error(monkeypatch):
   monkeypatch.setitem(sys.modules, "espeakng_loader", None)  # import espeakng_loader -> ImportError.
   speech.espeak.cache_clear()
@@ -259,4 +278,31 @@ def test_the_train_step_fits_the_prior_that_prior_samples_come_from(smoke_workdi
   assert np.all(np.abs(shared["normal"]) < 20.0)
   config.model.prior_expert = "sharp"
   with pytest.raises(UserError, match="model.prior_expert"):
+    any2any.make_model(config)
+
+
+def test_the_speech_decoder_reads_the_word_form_and_the_sampler_draws_it(smoke_workdir):
+  """With model.speech_word_form the speech code ends in a one-hot word form: the decoder's output changes with it
+  alone, sampling draws it at the training frequencies (the commonest with `mean`), and the train step reads the
+  batch's `word_form` (the smoke run trained with it)."""
+  import mmgen_jax
+
+  model = mmgen_jax.load(smoke_workdir("any2any_digits"))
+  config, variables = model.config, model.variables
+  assert config.model.speech_word_form and "word_form" in any2any.input_features(config)
+  width = config.model.latent_dim + config.model.private_dim
+  code = jax.random.normal(jax.random.PRNGKey(0), (1, width))
+  forms = jnp.eye(any2any.NUM_WORD_FORMS)
+  decode = lambda c: any2any.make_model(config).apply(variables, c, method=any2any.AnyToAnyVAE.decode_speech)  # noqa
+  out = np.asarray(decode(jnp.concatenate([jnp.repeat(code, len(forms), 0), forms], 1)), np.float32)
+  assert np.all(np.abs(out[1:] - out[:1]).max(axis=(1, 2)) > 1e-3)  # Every form changes the spectrogram.
+  n = 4000
+  codes = jax.jit(lambda v: any2any.conditional_codes(config, v, jax.random.PRNGKey(2), n, {}, {}))(variables)
+  drawn = np.asarray(codes["speech"][:, width:])
+  assert drawn.shape == (n, any2any.NUM_WORD_FORMS) and np.all(drawn.sum(1) == 1)
+  np.testing.assert_allclose(drawn.mean(0), speech.word_form_probabilities(), atol=0.02)
+  mean = any2any.conditional_codes(config, variables, jax.random.PRNGKey(2), 3, {}, {}, mean=True)
+  assert np.all(np.asarray(mean["speech"][:, width:]).argmax(1) == 0)  # The bare digit, the commonest form.
+  config.model.speech_decoder = "shifted"
+  with pytest.raises(UserError, match="model.speech_word_form"):
     any2any.make_model(config)

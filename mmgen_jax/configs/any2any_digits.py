@@ -23,13 +23,15 @@ def get_config(smoke=False):
       # 2,048 joint-posterior codes, refitted from k-means++ seeds every 500 steps (models/any2any.generation_prior).
       # prior_expert: conditional samples from the given modalities' experts times that fitted mixture, in place of
       # the N(0, I) the ELBO trains with (measured: speech -> video 79.9 -> 85.1%; docs/results/any2any.md).
+      # speech_word_form: the speech decoder also reads the clip's word form ("seven", "number seven", ...), drawn
+      # from the training frequencies when sampling: averaged over forms, "five" is heard as "nine".
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
                  weights=[1.0, 50.0, 0.02, 0.5], private_dim=8, speech_wide=False, speech_decoder="dense",
                  speech_hidden=1024, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
-                 prior_expert="generation"),
+                 prior_expert="generation", speech_word_form=True),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
       train=dict(steps=2500, sample_every=2500, ckpt_every=1250, best_metric="coherence", best_mode="max",

@@ -28,7 +28,10 @@ SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE  # 1 s.
 ESPEAK_RATE = 22050
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-FORMS = ("{}", "{}", "number {}", "it's a {}", "the digit {}", "a {}", "{} please", "{}!")
+FORMS = ("{}", "{}", "number {}", "it's a {}", "the digit {}", "a {}", "{} please", "{}!")  # Drawn uniformly.
+# The distinct word forms, in FORMS' order: a clip's `word_form` is its index here (the bare digit is drawn twice as
+# often as each other form).
+WORD_FORMS = tuple(dict.fromkeys(FORMS))
 ACCENTS = ("en", "en-us", "en-us-nyc", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
            "en-029")
 RATE_WPM = (130, 230)
@@ -130,11 +133,24 @@ def _room(rng, rate):
   return response
 
 
-def spoken_digit(digit, voice, rng):
-  """float32 [16000] in [-1, 1]: `digit` (0-9) said by eSpeak variant `voice`, randomised by `rng`."""
+def word_form_probabilities():
+  """float64 [len(WORD_FORMS)]: how often each word form is drawn."""
+  return np.bincount([WORD_FORMS.index(f) for f in FORMS], minlength=len(WORD_FORMS)) / len(FORMS)
+
+
+def draw_word_form(rng):
+  """A word form's index into WORD_FORMS, drawn as `spoken_digit` draws it (its first draw from `rng`)."""
+  return WORD_FORMS.index(FORMS[rng.integers(len(FORMS))])
+
+
+def spoken_digit(digit, voice, rng, word_form=None):
+  """float32 [16000] in [-1, 1]: `digit` (0-9) said by eSpeak variant `voice` in `word_form` (an index into
+  WORD_FORMS; None draws it from `rng`), randomised by `rng`."""
   from scipy.signal import fftconvolve, resample_poly
 
-  form = FORMS[rng.integers(len(FORMS))].format(WORDS[digit])
+  if word_form is None:
+    word_form = draw_word_form(rng)
+  form = WORD_FORMS[word_form].format(WORDS[digit])
   accent = ACCENTS[rng.integers(len(ACCENTS))]
   rate, pitch = rng.uniform(*RATE_WPM), rng.uniform(*PITCH)
   wave = np.zeros(0)
@@ -158,13 +174,14 @@ def spoken_digit(digit, voice, rng):
 
 
 def spoken_digits(labels, ids, split, seed):
-  """(float32 [N, 16000] clips, str [N] voice variants): one clip per example, said by one of the split's voices,
-  a pure function of (seed, id)."""
+  """(float32 [N, 16000] clips, str [N] voice variants, int64 [N] word forms (indices into WORD_FORMS)): one clip
+  per example, said by one of the split's voices, a pure function of (seed, id)."""
   voices = split_voices(split)
   out = np.zeros((len(labels), CLIP_SAMPLES), np.float32)
-  said_by = []
+  said_by, forms = [], np.zeros(len(labels), np.int64)
   for k, (label, i) in enumerate(zip(labels, ids)):
     rng = np.random.default_rng([seed, int(i)])
     said_by.append(voices[rng.integers(len(voices))])
-    out[k] = spoken_digit(int(label), said_by[-1], rng)
-  return out, np.asarray(said_by)
+    forms[k] = draw_word_form(rng)
+    out[k] = spoken_digit(int(label), said_by[-1], rng, forms[k])
+  return out, np.asarray(said_by), forms

@@ -188,6 +188,7 @@ class MmgenAnyDigits(_EmbeddedBuilder):
             "speech": tfds.features.Audio(shape=(speech.CLIP_SAMPLES,), dtype=np.float32,
                                           sample_rate=speech.SAMPLE_RATE),
             "voice": tfds.features.Text(),
+            "word_form": tfds.features.Scalar(dtype=np.int64),
             "video": tfds.features.Tensor(shape=(any_digits.FRAMES, s, s, 1), dtype=np.uint8),
             "dtmf": tfds.features.Audio(shape=(dtmf.CLIP_SAMPLES,), dtype=np.float32, sample_rate=dtmf.SAMPLE_RATE),
         }),

@@ -51,7 +51,7 @@ class SpeechClassifier(nn.Module):
 def training_clips(num=TRAIN_CLIPS):
   """(float32 [num, 16000], labels int64 [num]): fresh clips of the train voices only, digits cycling 0-9."""
   labels = np.arange(num, dtype=np.int64) % 10
-  clips, _ = speech.spoken_digits(labels, FIRST_ID + np.arange(num), "train", TRAIN_SEED)
+  clips, _, _ = speech.spoken_digits(labels, FIRST_ID + np.arange(num), "train", TRAIN_SEED)
   return clips, labels
 
 

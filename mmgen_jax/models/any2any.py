@@ -8,6 +8,10 @@ Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable exper
   word from z alone as a log-mel spectrogram under a unit Gaussian: what rises above each band's noise floor,
   centred in time (`speech_target`), so the noise and the onset, which no other modality can tell, are not its to
   predict; fast Griffin-Lim (`layers/audio.griffin_lim`) makes the waveform (the word in the middle of the clip).
+  With `model.speech_word_form` the decoder also reads the clip's word form ("seven", "number seven", "it's a seven",
+  ...: the dataset's `word_form`), drawn from the training frequencies when sampling: a decoder that draws an average
+  then averages one form's clips, not all forms' (the average over forms of "five" is heard as "nine";
+  `benchmarks/speech_target_ceiling.py`).
 - `video`  uint8 [T, R, R, 1]: a sprite and its trajectory (`layers/sprites.py`): the expert reads a window around
   each frame's ink and the windows' positions; the decoder draws a 16x16 sprite from z and T positions from z and w
   and composites it (Bernoulli over the frames). A frames-as-channels CNN, measured first, drew blurred blobs.
@@ -62,6 +66,7 @@ MODALITIES = ("image", "text", "speech", "video", "dtmf")
 INPUT_KEY = {"image": "image", "text": "caption_ids", "speech": "speech", "video": "video", "dtmf": "dtmf"}
 SPEECH_FFT, SPEECH_HOP, SPEECH_MELS = 512, 128, 64
 SPEECH_RANGE, SPEECH_SCALE = 12.0, 3.0  # 12 nats (52 dB) below the clip's peak, divided by 3: targets in [-4, 0].
+NUM_WORD_FORMS = len(speech.WORD_FORMS)
 DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
 # Modalities whose decoders read their content from z alone (the private latent only places or colours it): their
 # private latents come from their own experts in every subset, as no shortcut through them exists.
@@ -142,6 +147,7 @@ class AnyToAnyVAE(nn.Module):
   text_depth: int = 2  # Transformer blocks of the caption expert and of the caption decoder.
   speech_decoder: str = "dense"  # "dense" (DenseSpeechDecoder) or "shifted" (SpeechDecoder, older checkpoints).
   speech_hidden: int = 1024
+  speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -212,9 +218,13 @@ class AnyToAnyVAE(nn.Module):
     return self.video_decoder(z[:, :self.latent_dim], z[:, self.latent_dim:])
 
   def decode_speech(self, z):
-    """code [N, L + P] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`): the word from z (the
-    "shifted" decoder: its onset and spectral tilt from w)."""
+    """code [N, L + P (+ NUM_WORD_FORMS)] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`): the word
+    from z (and the one-hot word form after w, with `speech_word_form`; the "shifted" decoder: its onset and
+    spectral tilt from w)."""
     if self.speech_decoder == "dense":
+      if self.speech_word_form:
+        return self.speech_decoder_net(jnp.concatenate([z[:, :self.latent_dim],
+                                                        z[:, self.latent_dim + self.private_dim:]], axis=1))
       return self.speech_decoder_net(z[:, :self.latent_dim])
     return self.speech_decoder_net(z[:, :self.latent_dim], z[:, self.latent_dim:])
 
@@ -250,6 +260,8 @@ class AnyToAnyVAE(nn.Module):
     for m in self.modalities:
       if m == "text":
         out.append(self.text_logits(z, inputs["caption_ids"][:, :-1]))
+      elif m == "speech" and self.speech_word_form:
+        out.append(self.decode_speech(jnp.concatenate([z, jnp.zeros((z.shape[0], NUM_WORD_FORMS), z.dtype)], 1)))
       else:
         out.append(getattr(self, f"decode_{m}")(z))
     return out
@@ -282,28 +294,40 @@ def make_model(config):
   if m.cross_private not in ("auxiliary", "posterior"):
     raise UserError(f"model.cross_private={m.cross_private!r}: use 'auxiliary' (private latents of the modalities a "
                     f"subset lacks drawn from the wide auxiliary prior) or 'posterior' (from their own experts)")
+  if m.speech_word_form and m.speech_decoder != "dense":
+    raise UserError("model.speech_word_form=True needs model.speech_decoder='dense' (the shifted decoder reads no "
+                    "word form): set one of them")
   if m.prior_expert not in ("normal", "generation"):
     raise UserError(f"model.prior_expert={m.prior_expert!r}: use 'normal' (conditional samples from the experts' "
                     f"product with N(0, I), as the ELBO trains) or 'generation' (with the prior that samples given "
                     f"nothing come from)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
-                     m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden)
+                     m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, reads_word_form(config))
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
 # models; before `DenseSpeechDecoder`, speech used the shifted template decoder; before the fitted prior, prior
-# samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert.
+# samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
+# before `model.speech_word_form`, the speech decoder read z alone.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.fitted_prior_components": 0, "model.fitted_prior_bank": 2048,
-                   "model.fitted_prior_refit_every": 500, "model.prior_expert": "normal"}
+                   "model.fitted_prior_refit_every": 500, "model.prior_expert": "normal",
+                   "model.speech_word_form": False}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
+def reads_word_form(config):
+  """Whether the speech decoder reads the clip's word form (`model.speech_word_form`, with speech a modality)."""
+  return bool(config.model.speech_word_form) and "speech" in _modalities(config)
+
+
 def input_features(config):
-  """The dataset features of the configured modalities (text as `text` strings, tokenised by `encode_inputs`)."""
-  return tuple("text" if m == "text" else INPUT_KEY[m] for m in _modalities(config))
+  """The dataset features of the configured modalities (text as `text` strings, tokenised by `encode_inputs`), and
+  `word_form` when the speech decoder reads it."""
+  features = tuple("text" if m == "text" else INPUT_KEY[m] for m in _modalities(config))
+  return features + (("word_form",) if reads_word_form(config) else ())
 
 
 def prepare_config(config, source):
@@ -465,6 +489,9 @@ def train_step(config, state, batch, rng):
                          for s in subsets])[:, None, None]
       w = jnp.where(own, w, m.aux_prior_scale * noise)
       codes[k] = jnp.concatenate([z, w.reshape(-1, w.shape[-1])], axis=1)
+      if k == "speech" and reads_word_form(config):  # Every subset's speech is decoded in the clip's word form.
+        form = jax.nn.one_hot(batch["word_form"], NUM_WORD_FORMS, dtype=z.dtype)
+        codes[k] = jnp.concatenate([codes[k], jnp.tile(form, (len(subsets), 1))], axis=1)
       kl_private = kl_private + own[:, :, 0] * likelihoods.gaussian_kl(w_mean, w_logvar)  # [len(subsets), B]
     log_p = log_likelihoods(config, model, variables, codes, batch, binarised)
     if m.prior_components:  # One-sample estimate: the mixture has no closed-form KL.
@@ -567,7 +594,9 @@ def conditional_codes(config, variables, rng, n, inputs, present, mean=False):
   experts with the prior expert (`model.prior_expert`: N(0, I) as in training, or the generation prior, which for a
   fitted prior pulls a broad posterior, speech's, towards where whole examples' codes are), or from the generation
   prior where nothing is present; w_m: from the modality's own expert where present, else N(0, I). `mean` takes
-  the posterior's mean (with the generation prior: its heaviest component's) and the private experts' means."""
+  the posterior's mean (with the generation prior: its heaviest component's) and the private experts' means.
+  With `model.speech_word_form`, speech's code ends in a one-hot word form drawn from the training frequencies
+  (`speech.word_form_probabilities`; the commonest form with `mean`)."""
   m = config.model
   model, dtype = make_model(config), compute_dtype(config)
   z_rng, w_rng = jax.random.split(rng)
@@ -598,6 +627,11 @@ def conditional_codes(config, variables, rng, n, inputs, present, mean=False):
       drawn = w_mean if mean else w_mean + jnp.exp(0.5 * w_logvar) * noise
       w = jnp.where(present[INPUT_KEY[k]][:, None], drawn, noise)
     codes[k] = jnp.concatenate([z, w], axis=1)
+  if reads_word_form(config):  # Its own key: the draws of z and w above are those of models without forms.
+    log_p = np.log(speech.word_form_probabilities())
+    form = (jnp.full(n, int(np.argmax(log_p))) if mean else
+            jax.random.categorical(jax.random.fold_in(rng, 11), jnp.asarray(log_p, jnp.float32), shape=(n,)))
+    codes["speech"] = jnp.concatenate([codes["speech"], jax.nn.one_hot(form, NUM_WORD_FORMS, dtype=z.dtype)], 1)
   return codes
 
 
