@@ -6,7 +6,8 @@ directly, with no model in between: the training split's targets of each digit a
 K = 1: the digit's mean), each cluster's mean goes through the sampler's phase reconstruction (mel pseudo-inverse,
 32 iterations of fast Griffin-Lim), and the spoken-digit judge hears it; accuracy is the share of clips whose
 cluster's mean is heard as their digit. Beside it, the judge on single clips' targets through the same path (what a
-decoder that drew one voice sharply could reach).
+decoder that drew one voice sharply could reach), and on the means of each (digit, word form) group (`word_form`:
+"seven", "number seven", ...; what a decoder that is told the form and draws an average can reach).
 
 With `--workdir`, also a global-variance postfilter (statistical speech synthesis's fix for over-smoothed
 spectrograms, Toda & Tokuda 2007) on the model's X -> speech for the held-out split: each mel band's deviation from
@@ -46,6 +47,14 @@ def cluster_means(target, labels, k, seed=0):
     digits += [d] * k
     sizes.append(np.bincount(fit.labels_, minlength=k))
   return np.concatenate(means).astype(np.float32), np.array(digits), np.concatenate(sizes)
+
+
+def form_means(target, labels, forms):
+  """(means [G, frames, mels], their digits [G], their groups' sizes [G]) of the (digit, word form) groups."""
+  groups = sorted({(d, f) for d, f in zip(labels.tolist(), forms.tolist())})
+  means = np.stack([target[(labels == d) & (forms == f)].mean(0) for d, f in groups]).astype(np.float32)
+  sizes = np.array([np.sum((labels == d) & (forms == f)) for d, f in groups])
+  return means, np.array([d for d, _ in groups]), sizes
 
 
 def global_variance(log_mel, band_variance):
@@ -100,6 +109,12 @@ def main():
                                "means heard right": int(right.sum()), "means": len(right)}
     print(f"K = {k} cluster means per digit: {int(right.sum())} of {len(right)} heard right, "
           f"{100 * out['cluster means'][k]['weighted']:.1f}% of clips by cluster size", flush=True)
+  means, digits, sizes = form_means(target, labels, np.asarray(train["word_form"]))
+  right = heard(judge, to_wave, means) == digits
+  out["word form means"] = {"weighted": float(np.sum(right * sizes) / np.sum(sizes)),
+                            "means heard right": int(right.sum()), "means": len(right)}
+  print(f"(digit, word form) means: {int(right.sum())} of {len(right)} heard right, "
+        f"{100 * out['word form means']['weighted']:.1f}% of clips by group size", flush=True)
   if args.workdir:
     out["postfilter"] = postfilter_rows(args.workdir, judge, to_wave, target.var(1).mean(0))
     for source, row in out["postfilter"].items():
