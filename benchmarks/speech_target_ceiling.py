@@ -37,6 +37,11 @@ def heard(judge, to_wave, log_mels):
   return judge(waves)
 
 
+def misheard(digits, said):
+  """'5 -> 9, ...' for the means heard as another digit."""
+  return ", ".join(f"{d} -> {h}" for d, h in zip(digits.tolist(), said.tolist()) if d != h) or "none"
+
+
 def cluster_means(target, labels, k, seed=0):
   """(means [10 K, frames, mels], their digits [10 K], their clusters' sizes [10 K])."""
   means, digits, sizes = [], [], []
@@ -104,17 +109,21 @@ def main():
   print(f"single training clips' targets through Griffin-Lim: {100 * single:.1f}%", flush=True)
   for k in args.clusters:
     means, digits, sizes = cluster_means(target, labels, k)
-    right = heard(judge, to_wave, means) == digits
+    said = heard(judge, to_wave, means)
+    right = said == digits
     out["cluster means"][k] = {"weighted": float(np.sum(right * sizes) / np.sum(sizes)),
                                "means heard right": int(right.sum()), "means": len(right)}
     print(f"K = {k} cluster means per digit: {int(right.sum())} of {len(right)} heard right, "
-          f"{100 * out['cluster means'][k]['weighted']:.1f}% of clips by cluster size", flush=True)
+          f"{100 * out['cluster means'][k]['weighted']:.1f}% of clips by cluster size; misheard (digit -> heard): "
+          f"{misheard(digits, said)}", flush=True)
   means, digits, sizes = form_means(target, labels, np.asarray(train["word_form"]))
-  right = heard(judge, to_wave, means) == digits
+  said = heard(judge, to_wave, means)
+  right = said == digits
   out["word form means"] = {"weighted": float(np.sum(right * sizes) / np.sum(sizes)),
                             "means heard right": int(right.sum()), "means": len(right)}
   print(f"(digit, word form) means: {int(right.sum())} of {len(right)} heard right, "
-        f"{100 * out['word form means']['weighted']:.1f}% of clips by group size", flush=True)
+        f"{100 * out['word form means']['weighted']:.1f}% of clips by group size; misheard (digit -> heard): "
+        f"{misheard(digits, said)}", flush=True)
   if args.workdir:
     out["postfilter"] = postfilter_rows(args.workdir, judge, to_wave, target.var(1).mean(0))
     for source, row in out["postfilter"].items():
