@@ -37,9 +37,16 @@ def heard(judge, to_wave, log_mels):
   return judge(waves)
 
 
-def misheard(digits, said):
-  """'5 -> 9, ...' for the means heard as another digit."""
-  return ", ".join(f"{d} -> {h}" for d, h in zip(digits.tolist(), said.tolist()) if d != h) or "none"
+def judge_means(judge, to_wave, name, means, digits, sizes):
+  """Hears the group means [G, frames, mels] of digits [G] and groups of sizes [G]; prints and returns the share
+  of clips whose group's mean is heard right, and the means heard as another digit."""
+  said = heard(judge, to_wave, means)
+  right = said == digits
+  weighted = float(np.sum(right * sizes) / np.sum(sizes))
+  wrong = ", ".join(f"{d} -> {h}" for d, h in zip(digits.tolist(), said.tolist()) if d != h) or "none"
+  print(f"{name}: {int(right.sum())} of {len(right)} heard right, {100 * weighted:.1f}% of clips by group size; "
+        f"misheard (digit -> heard): {wrong}", flush=True)
+  return {"weighted": weighted, "means heard right": int(right.sum()), "means": len(right)}
 
 
 def cluster_means(target, labels, k, seed=0):
@@ -108,22 +115,10 @@ def main():
   out = {"single clips": single, "cluster means": {}}
   print(f"single training clips' targets through Griffin-Lim: {100 * single:.1f}%", flush=True)
   for k in args.clusters:
-    means, digits, sizes = cluster_means(target, labels, k)
-    said = heard(judge, to_wave, means)
-    right = said == digits
-    out["cluster means"][k] = {"weighted": float(np.sum(right * sizes) / np.sum(sizes)),
-                               "means heard right": int(right.sum()), "means": len(right)}
-    print(f"K = {k} cluster means per digit: {int(right.sum())} of {len(right)} heard right, "
-          f"{100 * out['cluster means'][k]['weighted']:.1f}% of clips by cluster size; misheard (digit -> heard): "
-          f"{misheard(digits, said)}", flush=True)
-  means, digits, sizes = form_means(target, labels, np.asarray(train["word_form"]))
-  said = heard(judge, to_wave, means)
-  right = said == digits
-  out["word form means"] = {"weighted": float(np.sum(right * sizes) / np.sum(sizes)),
-                            "means heard right": int(right.sum()), "means": len(right)}
-  print(f"(digit, word form) means: {int(right.sum())} of {len(right)} heard right, "
-        f"{100 * out['word form means']['weighted']:.1f}% of clips by group size; misheard (digit -> heard): "
-        f"{misheard(digits, said)}", flush=True)
+    out["cluster means"][k] = judge_means(judge, to_wave, f"K = {k} cluster means per digit",
+                                          *cluster_means(target, labels, k))
+  out["word form means"] = judge_means(judge, to_wave, "(digit, word form) means",
+                                       *form_means(target, labels, np.asarray(train["word_form"])))
   if args.workdir:
     out["postfilter"] = postfilter_rows(args.workdir, judge, to_wave, target.var(1).mean(0))
     for source, row in out["postfilter"].items():
