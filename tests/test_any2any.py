@@ -207,6 +207,27 @@ def test_conditions_outside_the_modalities_or_misshapen_are_user_errors():
     any2any.input_features(config)
 
 
+def test_speech_shift_rolls_each_clip_the_expert_reads_by_its_own_shift_and_nothing_else():
+  config = get_config("any2any_digits", smoke=True)
+  assert list(config.data.augment) == ["speech_shift"]
+  waves = np.random.default_rng(0).normal(size=(16, 16000)).astype(np.float32)
+  inputs = {"speech": jnp.asarray(waves), "image": jnp.zeros((16, 32, 32, 1))}
+  out = jax.jit(lambda x: any2any.augment_inputs(config, x, jax.random.PRNGKey(0)))(inputs)
+  rolled = np.asarray(out["speech"])
+  # Each row's shift from the peak of its circular cross-correlation with the clip (white noise: one sharp peak).
+  correlation = np.fft.irfft(np.fft.rfft(rolled) * np.conj(np.fft.rfft(waves)), n=16000)
+  shifts = (np.argmax(correlation, axis=1) + 8000) % 16000 - 8000
+  for row, rolled_row, shift in zip(waves, rolled, shifts):
+    np.testing.assert_array_equal(np.roll(row, shift), rolled_row)
+  assert np.all(np.abs(shifts) <= any2any.SPEECH_SHIFT) and len(set(shifts.tolist())) > 12, shifts
+  np.testing.assert_array_equal(np.asarray(out["image"]), 0.0)
+  config.data.augment = []
+  assert any2any.augment_inputs(config, inputs, jax.random.PRNGKey(0)) is inputs
+  config.data.augment = ["flip"]
+  with pytest.raises(UserError, match="data.augment has \\['flip'\\]"):
+    any2any.make_model(config)
+
+
 def test_mixture_prior_samples_its_components():
   prior = (jnp.log(jnp.asarray([0.5, 0.5])), jnp.asarray([[-10.0, 0.0], [10.0, 0.0]]), jnp.full((2, 2), -6.0))
   z = any2any.sample_prior(prior, jax.random.PRNGKey(0), 4000)

@@ -23,6 +23,13 @@ def random_channel_order(rng, *arrays):
   return out if len(out) > 1 else out[0]
 
 
+def random_roll(rng, signals, max_shift):
+  """Each example of [B, N] (waveforms) rolled along its last axis by its own shift, uniform in [-max_shift,
+  max_shift] samples: a word is said anywhere in a clip, and the silence around it wraps round."""
+  shifts = jax.random.randint(rng, (signals.shape[0],), -max_shift, max_shift + 1)
+  return jax.vmap(jnp.roll)(signals, shifts)
+
+
 # --- differentiable augmentation for GANs on little data ----------------------------------------------------------
 
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")

@@ -20,6 +20,7 @@ import tqdm
 from mmgen_jax.checkpoint import write_json
 from mmgen_jax.data import batch_indices, speech
 from mmgen_jax.files import atomic_write
+from mmgen_jax.layers.augment import random_roll
 from mmgen_jax.layers.audio import standardized_log_mel
 from mmgen_jax.locks import file_lock
 from mmgen_jax.metrics.batched import batched
@@ -65,8 +66,7 @@ def fit(clips, labels, steps=STEPS, progress=True, seed=0):
 
   @jax.jit
   def step(params, opt_state, waves, labels, rng):
-    shifts = jax.random.randint(rng, (waves.shape[0],), -3200, 3201)
-    waves = jax.vmap(jnp.roll)(waves, shifts)
+    waves = random_roll(rng, waves, 3200)
 
     def loss_fn(p):
       return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, waves), labels).mean()

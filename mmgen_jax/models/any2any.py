@@ -47,6 +47,7 @@ from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
+from mmgen_jax.layers.augment import random_roll
 from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
                                       sample_mixtures, sample_prior)
 from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
@@ -67,6 +68,11 @@ INPUT_KEY = {"image": "image", "text": "caption_ids", "speech": "speech", "video
 SPEECH_FFT, SPEECH_HOP, SPEECH_MELS = 512, 128, 64
 SPEECH_RANGE, SPEECH_SCALE = 12.0, 3.0  # 12 nats (52 dB) below the clip's peak, divided by 3: targets in [-4, 0].
 NUM_WORD_FORMS = len(speech.WORD_FORMS)
+# `data.augment`: "speech_shift" rolls each training clip the speech expert reads by up to SPEECH_SHIFT samples
+# (0.2 s) either way. The expert then reads the word wherever it falls: without it, it read the training clips
+# right and clips of unseen voices far less often (docs/results/any2any.md).
+AUGMENTATIONS = ("speech_shift",)
+SPEECH_SHIFT = speech.SAMPLE_RATE // 5
 DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
 # Modalities whose decoders read their content from z alone (the private latent only places or colours it): their
 # private latents come from their own experts in every subset, as no shortcut through them exists.
@@ -297,6 +303,10 @@ def make_model(config):
   if m.speech_word_form and m.speech_decoder != "dense":
     raise UserError("model.speech_word_form=True needs model.speech_decoder='dense' (the shifted decoder reads no "
                     "word form): set one of them")
+  unknown = sorted(set(d.get("augment", ())) - set(AUGMENTATIONS))
+  if unknown:
+    raise UserError(f"data.augment has {unknown}: the any-to-any VAE knows {', '.join(AUGMENTATIONS)} (or [] for "
+                    f"none)")
   if m.prior_expert not in ("normal", "generation"):
     raise UserError(f"model.prior_expert={m.prior_expert!r}: use 'normal' (conditional samples from the experts' "
                     f"product with N(0, I), as the ELBO trains) or 'generation' (with the prior that samples given "
@@ -314,7 +324,7 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.fitted_prior_components": 0, "model.fitted_prior_bank": 2048,
                    "model.fitted_prior_refit_every": 500, "model.prior_expert": "normal",
-                   "model.speech_word_form": False}
+                   "model.speech_word_form": False, "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -439,6 +449,15 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
   return out
 
 
+def augment_inputs(config, inputs, rng):
+  """The experts' inputs (`_model_inputs`) transformed at random as `data.augment` says: with "speech_shift", each
+  clip float32 [B, 16000] rolled by its own shift of up to SPEECH_SHIFT samples. Only what the experts read: the
+  decoders' targets stay the batch's (the speech target is centred in time anyway)."""
+  if "speech_shift" in config.data.get("augment", ()) and "speech" in inputs:
+    inputs = {**inputs, "speech": random_roll(rng, inputs["speech"], SPEECH_SHIFT)}
+  return inputs
+
+
 def split_experts(experts, latent_dim):
   """Experts' (mean, logvar) [B, L + P] -> ({m: shared (mean, logvar) [B, L]}, {m: private (mean, logvar) [B, P]})."""
   shared = {k: (mu[:, :latent_dim], lv[:, :latent_dim]) for k, (mu, lv) in experts.items()}
@@ -462,7 +481,7 @@ def train_step(config, state, batch, rng):
   modalities = _modalities(config)
   model, dtype = make_model(config), compute_dtype(config)
   bin_rng, z_rng, w_rng = jax.random.split(rng, 3)
-  inputs = _model_inputs(batch)
+  inputs = augment_inputs(config, _model_inputs(batch), jax.random.fold_in(rng, 13))  # Its own key: z, w as before.
   b = next(iter(batch.values())).shape[0]
   binarised = {}
   for k, key in ((0, "image"), (1, "video")):
