@@ -38,11 +38,10 @@ def main():
   p.add_argument("--seed", type=int, default=0, help="the examples' draw and the sampling seed")
   p.add_argument("--splits", default="train,test", help="comma-separated: train, test or both")
   args = p.parse_args()
-  lines = []
+  splits, lines = args.splits.split(","), []
   for workdir in args.workdir:
     model = mmgen_jax.load(workdir)
     scores = {}
-    splits = args.splits.split(",")
     for split in splits:
       scores[split] = split_report(model, split, args.num, args.seed)
       print(json.dumps({"workdir": workdir, "split": split, **scores[split]}), flush=True)
