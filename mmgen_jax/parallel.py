@@ -18,13 +18,15 @@ CPU_DEVICES_ENV = "MMGEN_CPU_DEVICES"
 _COUNT_FLAG = "--xla_force_host_platform_device_count"
 
 
-def cpu_device_count(batch_size=None):
-  """How many devices a CPU run splits into: one per core this process may run on, lowered to the largest count
-  that divides batch_size; MMGEN_CPU_DEVICES=N sets it (1 keeps XLA's single CPU device), and an N that does not
-  divide batch_size is an error."""
+def cpu_device_count(batch_size=None, most=0):
+  """How many devices a CPU run splits into: one per core this process may run on, at most `most` (a config's
+  `train.cpu_devices`; 0 for no cap), lowered to the largest count that divides batch_size; MMGEN_CPU_DEVICES=N
+  sets it whatever `most` says (1 keeps XLA's single CPU device), and an N that does not divide batch_size is an
+  error."""
   given = os.environ.get(CPU_DEVICES_ENV)
   if given is None:
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = min(n, most) if most else n
   elif given.isdigit() and int(given) >= 1:
     n = int(given)
     if batch_size and batch_size % n:  # Asked for explicitly: never quietly run on fewer devices.
@@ -43,12 +45,13 @@ def _most_dividing(n, batch_size):
   return n
 
 
-def split_cpu_into_devices(batch_size=None):
-  """Gives XLA's CPU backend `cpu_device_count(batch_size)` devices, so a CPU run is data-parallel over the cores
-  exactly as a multi-GPU run is over GPUs (same mesh, same results up to float summation order).
+def split_cpu_into_devices(batch_size=None, most=0):
+  """Gives XLA's CPU backend `cpu_device_count(batch_size, most)` devices, so a CPU run is data-parallel over the
+  cores exactly as a multi-GPU run is over GPUs (same mesh, same results up to float summation order).
 
   Why: XLA:CPU spreads one convolution over threads poorly, while devices run their programs concurrently, one
   core each (`benchmarks/dcgan_vs_torch.py` on 2 cores: DCGAN-32's step 202 ms as one device, 119 ms as two).
+  Not every step gains: a config whose step runs faster as one device says so with `train.cpu_devices` (`most`).
   It sets XLA_FLAGS, so it must run before JAX starts its backends; it does nothing when XLA_FLAGS already sets
   the count or a backend is up. An accelerator's devices stay the default ones: there the CPU devices sit unused.
   """
@@ -57,7 +60,7 @@ def split_cpu_into_devices(batch_size=None):
   flags = os.environ.get("XLA_FLAGS", "")
   if _COUNT_FLAG in flags:
     return
-  count, cores = cpu_device_count(batch_size), cpu_device_count()  # An impossible count raises, always.
+  count, cores = cpu_device_count(batch_size, most), cpu_device_count(most=most)  # An impossible count raises.
   if not xla_bridge.backends_are_initialized():
     if count < cores:
       print(f"note: data.batch_size={batch_size} does not split over this machine's {cores} CPU cores: training on "

@@ -97,6 +97,11 @@ def test_cpu_device_count_divides_the_batch_and_reads_the_environment(monkeypatc
   monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
   assert parallel.cpu_device_count() == 4
   assert parallel.cpu_device_count(batch_size=6) == 3
+  # A config's `train.cpu_devices` caps the count; the environment, when set, wins over it.
+  assert parallel.cpu_device_count(batch_size=8, most=1) == 1
+  assert parallel.cpu_device_count(batch_size=6, most=2) == 2
+  monkeypatch.setenv(parallel.CPU_DEVICES_ENV, "4")
+  assert parallel.cpu_device_count(batch_size=8, most=1) == 4
 
 
 _SPLIT = ("from mmgen_jax import parallel; parallel.split_cpu_into_devices({batch}); import jax; "

@@ -110,6 +110,7 @@ def test_a_second_trainer_on_a_workdir_is_refused_naming_the_first(workdir, caps
     ("train.steps=0", "train.steps=0 must be at least 1"),
     ("train.steps=-5", "train.steps=-5 must be at least 1"),
     ("train.log_every=0", "train.log_every=0 must be at least 1"),
+    ("train.cpu_devices=-1", "train.cpu_devices=-1 must be at least 0"),
 ])
 def test_values_no_run_can_use_are_one_line_and_create_nothing(tmp_path, capsys, setting, expected):
   result = _train(capsys, tmp_path / "new", 4, "--set", setting)

@@ -10,13 +10,14 @@ GAN_OPTIM = dict(g_lr=2e-4, d_lr=2e-4, b1=0.5, b2=0.999)
 def zoo_config(family, description, *, data, model, optim, ema, train, **groups):
   """A Config with seed 0, float32 compute (`model.compute_dtype`: 'bfloat16' computes in bfloat16 with float32
   parameters, `layers/precision.py`), the train/test splits (all of the train split: `data.per_class` = k keeps k
-  examples per class, drawn with `data.subset_seed`), checkpoint retention (2 latest + the best) and logging every 100
-  steps unless `data` / `train` say otherwise; `groups` adds blocks such as `loss` or `eval`."""
+  examples per class, drawn with `data.subset_seed`), checkpoint retention (2 latest + the best), logging every 100
+  steps and, on a CPU, one device per core (`train.cpu_devices` = N caps the count; 0: no cap) unless `data` /
+  `train` say otherwise; `groups` adds blocks such as `loss` or `eval`."""
   return Config(family=family, description=description, seed=0,
                 data={"split": "train", "eval_split": "test", "per_class": 0, "subset_seed": 0, **data},
                 model={"compute_dtype": "float32", **model},
                 optim=optim, ema=ema,
-                train={"log_every": 100, "keep": 2, "keep_best": 1, **train}, **groups)
+                train={"log_every": 100, "keep": 2, "keep_best": 1, "cpu_devices": 0, **train}, **groups)
 
 
 def shrink_for_smoke(config, *, batch_size, num_grid, **model):

@@ -127,7 +127,8 @@ _TRAIN_LIMITS = (("data.batch_size", 1, "examples per step", 64), ("train.steps"
                  ("train.log_every", 1, "steps between metric lines", 100),
                  ("train.num_grid", 1, "samples in each grid", 64), ("train.keep", 1, "latest checkpoints kept", 2),
                  ("train.sample_every", 0, "steps between sample grids, 0 for none", 1000),
-                 ("train.eval_every", 0, "steps between evaluations, 0 for none", 1000))
+                 ("train.eval_every", 0, "steps between evaluations, 0 for none", 1000),
+                 ("train.cpu_devices", 0, "the most devices a CPU run splits into, 0 for one per core", 0))
 
 
 def check_train_config(config):
