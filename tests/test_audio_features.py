@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 import scipy.fft
 import scipy.signal
 
@@ -58,6 +59,14 @@ def test_audio_encoder_shapes_and_loudness_invariance():
   assert tokens.shape == (3, 33, 16) and mask.shape == (3, 33) and bool(mask.all())
   louder, _ = jax.jit(encoder.apply)(variables, 3.0 * x)  # Log-mel standardised per clip: gain is an offset.
   np.testing.assert_allclose(louder, tokens, atol=1e-3)
+
+
+@pytest.mark.parametrize("q", [0.0, 10.0, 37.5, 50.0, 100.0])
+def test_low_percentile_equals_numpys_percentile(q):
+  x = np.random.default_rng(int(q)).normal(size=(3, 126, 5)).astype(np.float32)
+  x[0, :20, 0] = 1.0  # Ties.
+  got = np.asarray(jax.jit(audio.low_percentile, static_argnums=1)(jnp.asarray(x), q))
+  np.testing.assert_allclose(got, np.percentile(x, q, axis=-2, keepdims=True), rtol=1e-6, atol=1e-6)
 
 
 def test_above_noise_floor_keeps_a_burst_and_drops_stationary_noise():

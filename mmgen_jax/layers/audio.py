@@ -5,6 +5,7 @@ end zero-padded to a whole number of frames) so the STFT is checked against scip
 (2595 log10(1 + f / 700)) with triangular filters; MFCCs are the orthonormal DCT-II of the log-mel frames.
 """
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -113,8 +114,22 @@ def above_noise_floor(log_power, percentile=10.0, margin=0.5):
   """How far each bin of log powers [..., frames, bands] rises above its band's noise floor, in the same log units;
   0 at or below floor + `margin`. The floor is the band's `percentile`-th percentile over frames: a stationary
   noise fills every frame, a word only some (spectral subtraction in the log domain, with minimum statistics)."""
-  floor = jnp.percentile(log_power, percentile, axis=-2, keepdims=True)
+  floor = low_percentile(log_power, percentile)
   return jnp.maximum(log_power - floor - margin, 0.0)
+
+
+def low_percentile(x, q):
+  """`jnp.percentile(x, q, axis=-2, keepdims=True)` (linear interpolation) of x [..., n, d]: [..., 1, d], from the
+  floor(q / 100 (n - 1)) + 2 smallest values along the axis (`lax.top_k`) rather than a sort of all n. Why: the
+  noise floor runs in every any2any train step, and XLA:CPU sorts slowly (a [32, 126, 64] batch: 25 ms sorted,
+  4 ms selected, the same values). For low q; any q gives the same result, only more slowly as q grows."""
+  n = x.shape[-2]
+  position = q / 100.0 * (n - 1)
+  low = int(np.floor(position))
+  high, fraction = min(low + 1, n - 1), position - low
+  smallest = -jax.lax.top_k(-jnp.swapaxes(x, -1, -2), high + 1)[0]  # [..., d, high + 1], ascending.
+  value = smallest[..., low] * (1.0 - fraction) + smallest[..., high] * fraction
+  return value[..., None, :]
 
 
 def centre_in_time(energy):
