@@ -94,7 +94,7 @@ def pictures(model, test, out_dir):
       lambda v, r, s: any2any.sample_given(config, v, r, 10, {"speech": s}))(variables, jax.random.PRNGKey(2),
                                                                             test["speech"][pick]))
   captions = [f"heard {test['label'][i]} ({test['voice'][i]}): {t}" for i, t in zip(pick, heard["text"])]
-  save_captioned_grid(os.path.join(out_dir, "speech_to_all.png"), heard["images"], captions, cols=10)
+  save_captioned_grid(os.path.join(out_dir, "speech_to_all.png"), heard["images"], captions, cols=10, lines=4)
   save_gif(os.path.join(out_dir, "speech_to_video.gif"), heard["video"], cols=10)
   spoken = jax.jit(lambda v, r, im: any2any.sample_given(config, v, r, 10, {"image": im}))(
       variables, jax.random.PRNGKey(3), test["image"][pick])

@@ -42,12 +42,13 @@ def save_gif(path, videos, cols=None, scale=2, frame_ms=250, pad=2):
   frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
 
 
-def save_captioned_grid(path, images, texts, cols=None, scale=3, text_height=28):
-  """A PNG grid of uint8 [N, H, W, C] images with each one's text (str [N]) printed below it (word-wrapped, 2 lines)."""
+def save_captioned_grid(path, images, texts, cols=None, scale=3, lines=2):
+  """A PNG grid of uint8 [N, H, W, C] images with each one's text (str [N]) printed below it, word-wrapped to at
+  most `lines` lines."""
   images = np.asarray(images)
   n, h, w, _ = images.shape
   cols = cols or math.ceil(math.sqrt(n))
-  cell_w, cell_h = max(w * scale, 96), h * scale + text_height
+  cell_w, cell_h = max(w * scale, 96), h * scale + 13 * lines + 2  # The default bitmap font: ~13 px a line.
   canvas = Image.new("RGB", (cols * cell_w, math.ceil(n / cols) * cell_h), "white")
   draw, font = ImageDraw.Draw(canvas), ImageFont.load_default()
   chars = max(cell_w // 6, 1)  # The default bitmap font is about 6 px per character.
@@ -55,8 +56,8 @@ def save_captioned_grid(path, images, texts, cols=None, scale=3, text_height=28)
     r, k = divmod(i, cols)
     tile = Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).convert("RGB")
     canvas.paste(tile.resize((w * scale, h * scale), Image.NEAREST), (k * cell_w, r * cell_h))
-    lines = textwrap.wrap(str(text), chars)[:2]
-    draw.multiline_text((k * cell_w + 2, r * cell_h + h * scale + 1), "\n".join(lines), fill="black", font=font)
+    wrapped = textwrap.wrap(str(text), chars)[:lines]
+    draw.multiline_text((k * cell_w + 2, r * cell_h + h * scale + 1), "\n".join(wrapped), fill="black", font=font)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   canvas.save(path)
 
