@@ -327,36 +327,3 @@ def test_the_speech_decoder_reads_the_word_form_and_the_sampler_draws_it(smoke_w
   config.model.speech_decoder = "shifted"
   with pytest.raises(UserError, match="model.speech_word_form"):
     any2any.make_model(config)
-
-
-def test_template_speech_decoder_is_a_mixture_over_templates_and_voices_its_likeliest():
-  """model.speech_decoder="templates": log p(x | code) = logsumexp_k (log softmax(logits)_k + log N(x; T_k, I)),
-  checked against a float64 numpy sum; the sampler voices the likeliest template; the dense decoder's likelihood
-  is the unit Gaussian around its mean."""
-  rng = np.random.default_rng(0)
-  logits = rng.normal(size=(3, 5)).astype(np.float32)
-  templates = rng.normal(size=(5, 4, 2)).astype(np.float32)
-  target = rng.normal(size=(3, 4, 2)).astype(np.float32)
-  got = np.asarray(any2any.speech_log_likelihood((jnp.asarray(logits), jnp.asarray(templates)), jnp.asarray(target)))
-  x, t = target.reshape(3, 1, -1).astype(np.float64), templates.reshape(1, 5, -1).astype(np.float64)
-  log_n = -0.5 * ((x - t) ** 2).sum(-1) - 0.5 * 8 * np.log(2 * np.pi)
-  log_w = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-  np.testing.assert_allclose(got, np.log(np.exp(log_w + log_n).sum(1)), rtol=1e-5)
-  wide = np.asarray(any2any.speech_log_likelihood((jnp.asarray(logits), jnp.asarray(templates)), jnp.asarray(target),
-                                                  variance=4.0))
-  log_n = -0.125 * ((x - t) ** 2).sum(-1) - 0.5 * 8 * np.log(2 * np.pi * 4.0)
-  np.testing.assert_allclose(wide, np.log(np.exp(log_w + log_n).sum(1)), rtol=1e-5)
-  chosen = np.asarray(any2any.speech_log_mel((jnp.asarray(logits), jnp.asarray(templates))))
-  np.testing.assert_array_equal(chosen, templates[logits.argmax(1)])
-  dense = np.asarray(any2any.speech_log_likelihood(jnp.asarray(templates[:3]), jnp.asarray(target)))
-  np.testing.assert_allclose(dense, -0.5 * ((target - templates[:3]) ** 2 + np.log(2 * np.pi)).sum((1, 2)),
-                             rtol=1e-5)
-  config = get_config("any2any_digits", smoke=True)
-  config.model.speech_decoder = "templates"
-  config.model.speech_templates = 6
-  variables = jax.jit(lambda r: any2any.init_state(config, r))(jax.random.PRNGKey(0)).params
-  code = jnp.zeros((2, config.model.latent_dim + config.model.private_dim + any2any.NUM_WORD_FORMS))
-  logits, templates = any2any.make_model(config).apply({"params": variables}, code,
-                                                       method=any2any.AnyToAnyVAE.decode_speech)
-  frames = audio.num_frames(speech.CLIP_SAMPLES, any2any.SPEECH_FFT, any2any.SPEECH_HOP)
-  assert logits.shape == (2, 6) and templates.shape == (6, frames, any2any.SPEECH_MELS)

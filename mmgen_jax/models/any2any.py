@@ -44,7 +44,7 @@ import numpy as np
 import optax
 
 from mmgen_jax.conditions import check_condition, tile
-from mmgen_jax.data import dtmf, eval_arrays, speech, split_arrays
+from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
 from mmgen_jax.layers.augment import random_roll
@@ -95,46 +95,6 @@ class DenseSpeechDecoder(nn.Module):
     h = nn.gelu(nn.Dense(self.hidden)(h))
     out = nn.Dense(self.frames * self.mels)(h).reshape(content.shape[0], self.frames, self.mels)
     return out - SPEECH_RANGE / SPEECH_SCALE
-
-
-class TemplateSpeechDecoder(nn.Module):
-  """content [N, C] -> (logits [N, K], templates [K, frames, mels]): p(x | content) is a mixture of unit Gaussians
-  centred on K learnt spectrograms, weighted by softmax(logits) (`speech_log_likelihood`). Where the dense decoder
-  draws the mean over every word z might mean, a blur when z is unsure, this one's mode is one template: the
-  sampler decodes the likeliest (`speech_log_mel`), as the caption decoder's greedy search picks one word."""
-  frames: int
-  templates: int = 128
-  mels: int = SPEECH_MELS
-  hidden: int = 1024
-
-  @nn.compact
-  def __call__(self, content):
-    h = nn.gelu(nn.Dense(self.hidden)(content))
-    h = nn.gelu(nn.Dense(self.hidden)(h))
-    logits = nn.Dense(self.templates)(h)
-    templates = self.param("templates", nn.initializers.normal(0.1), (self.templates, self.frames, self.mels))
-    return logits, templates - SPEECH_RANGE / SPEECH_SCALE
-
-
-def speech_log_likelihood(decoded, target, variance=1.0):
-  """log p(target | code) [N] of the speech decoder's output for scaled log-mel targets [N, frames, mels]: a unit
-  Gaussian around the dense decoder's mean, or the template decoder's mixture of Gaussians of `variance` per bin
-  (logsumexp over templates; a wide one keeps the responsibilities soft while the templates are alike)."""
-  if isinstance(decoded, tuple):
-    logits, templates = decoded
-    x, t = target.reshape(target.shape[0], -1), templates.reshape(templates.shape[0], -1).astype(target.dtype)
-    squared = (jnp.sum(x * x, 1)[:, None] - 2.0 * x @ t.T + jnp.sum(t * t, 1)[None, :])  # [N, K]
-    log_p = -0.5 * squared / variance - 0.5 * x.shape[1] * jnp.log(2.0 * jnp.pi * variance)
-    return jax.nn.logsumexp(jax.nn.log_softmax(logits.astype(jnp.float32)) + log_p, axis=1)
-  return jnp.sum(likelihoods.gaussian_log_prob(decoded, 0.0, target).reshape(target.shape[0], -1), axis=1)
-
-
-def speech_log_mel(decoded):
-  """The scaled log-mel [N, frames, mels] to voice: the dense decoder's mean, the template decoder's likeliest."""
-  if isinstance(decoded, tuple):
-    logits, templates = decoded
-    return templates[jnp.argmax(logits, axis=1)]
-  return decoded
 
 
 class SpeechDecoder(nn.Module):
@@ -191,11 +151,9 @@ class AnyToAnyVAE(nn.Module):
   private_dim: int = 0
   speech_wide: bool = True
   text_depth: int = 2  # Transformer blocks of the caption expert and of the caption decoder.
-  speech_decoder: str = "dense"  # "dense" (DenseSpeechDecoder), "templates" (TemplateSpeechDecoder) or "shifted"
-  # (SpeechDecoder, older checkpoints).
+  speech_decoder: str = "dense"  # "dense" (DenseSpeechDecoder) or "shifted" (SpeechDecoder, older checkpoints).
   speech_hidden: int = 1024
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
-  speech_templates: int = 128  # The template decoder's K.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -220,9 +178,6 @@ class AnyToAnyVAE(nn.Module):
       frames = num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP)
       if self.speech_decoder == "dense":
         self.speech_decoder_net = DenseSpeechDecoder(frames, hidden=self.speech_hidden, name="speech_decoder")
-      elif self.speech_decoder == "templates":
-        self.speech_decoder_net = TemplateSpeechDecoder(frames, self.speech_templates, hidden=self.speech_hidden,
-                                                        name="speech_decoder")
       else:
         self.speech_decoder_net = SpeechDecoder(frames, gain=self.speech_wide, name="speech_decoder")
     if "dtmf" in has:
@@ -272,7 +227,7 @@ class AnyToAnyVAE(nn.Module):
     """code [N, L + P (+ NUM_WORD_FORMS)] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`): the word
     from z (and the one-hot word form after w, with `speech_word_form`; the "shifted" decoder: its onset and
     spectral tilt from w)."""
-    if self.speech_decoder in ("dense", "templates"):
+    if self.speech_decoder == "dense":
       if self.speech_word_form:
         return self.speech_decoder_net(jnp.concatenate([z[:, :self.latent_dim],
                                                         z[:, self.latent_dim + self.private_dim:]], axis=1))
@@ -339,13 +294,13 @@ def text_decoder(config):
 
 def make_model(config):
   m, d = config.model, config.data
-  if m.speech_decoder not in ("dense", "templates", "shifted"):
+  if m.speech_decoder not in ("dense", "shifted"):
     raise UserError(f"model.speech_decoder={m.speech_decoder!r}: use 'dense' (the word above the noise floor, "
-                    f"centred), 'templates' (a mixture over learnt spectrograms) or 'shifted' (older checkpoints)")
+                    f"centred) or 'shifted' (checkpoints from before it)")
   if m.cross_private not in ("auxiliary", "posterior"):
     raise UserError(f"model.cross_private={m.cross_private!r}: use 'auxiliary' (private latents of the modalities a "
                     f"subset lacks drawn from the wide auxiliary prior) or 'posterior' (from their own experts)")
-  if m.speech_word_form and m.speech_decoder == "shifted":
+  if m.speech_word_form and m.speech_decoder != "dense":
     raise UserError("model.speech_word_form=True needs model.speech_decoder='dense' (the shifted decoder reads no "
                     "word form): set one of them")
   unknown = sorted(set(d.get("augment", ())) - set(AUGMENTATIONS))
@@ -358,8 +313,7 @@ def make_model(config):
                     f"nothing come from)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
-                     m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, reads_word_form(config),
-                     m.speech_templates)
+                     m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, reads_word_form(config))
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
@@ -370,8 +324,7 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.fitted_prior_components": 0, "model.fitted_prior_bank": 2048,
                    "model.fitted_prior_refit_every": 500, "model.prior_expert": "normal",
-                   "model.speech_word_form": False, "model.speech_templates": 128,
-                   "model.speech_template_variance": 1.0, "data.augment": []}
+                   "model.speech_word_form": False, "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -422,12 +375,6 @@ def init_state(config, rng):
   init_rng, state_rng = jax.random.split(rng)
   variables = make_model(config).init(init_rng, _dummy_inputs(config))
   m = config.model
-  if m.speech_decoder == "templates":  # Seeded with training clips' targets: from noise, one template took all.
-    clips = split_arrays(config.data.source, config.data.split)["speech"][:m.speech_templates]
-    seeds = speech_target(jnp.asarray(clips, jnp.float32)) + SPEECH_RANGE / SPEECH_SCALE
-    params = variables["params"]
-    decoder = {**params["speech_decoder"], "templates": jnp.resize(seeds, params["speech_decoder"]["templates"].shape)}
-    variables = {**variables, "params": {**params, "speech_decoder": decoder}}
   if m.fitted_prior_components:
     if m.fitted_prior_bank < config.data.batch_size:
       raise UserError(f"model.fitted_prior_bank={m.fitted_prior_bank} holds less than one batch "
@@ -493,10 +440,8 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
       targets = ids[:, 1:]
       log_p = -optax.softmax_cross_entropy_with_integer_labels(logits, targets) * (targets != PAD)
     elif m == "speech":
-      target = speech_target(batch["speech"], config.model.speech_decoder)  # "templates" reads the dense target.
-      out[m] = speech_log_likelihood(apply(AnyToAnyVAE.decode_speech, z), rep(target),
-                                     config.model.speech_template_variance)
-      continue
+      log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_speech, z), 0.0,
+                                            rep(speech_target(batch["speech"], config.model.speech_decoder)))
     else:
       target = standardized_log_mel(batch["dtmf"], dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS)
       log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_dtmf, z), 0.0, rep(target))
@@ -630,7 +575,7 @@ def generate(config, variables, codes):
     step = lambda *args: apply(AnyToAnyVAE.text_step, *args)  # noqa: E731
     out["text_ids"] = search(text_decoder(config), step, apply(AnyToAnyVAE.text_memory_kvs, codes["text"]))
   if "speech" in modalities:
-    out["speech_log_mel"] = speech_log_mel(apply(AnyToAnyVAE.decode_speech, codes["speech"]))
+    out["speech_log_mel"] = apply(AnyToAnyVAE.decode_speech, codes["speech"])
     out["speech"] = speech_waveform(out["speech_log_mel"], config.model.griffin_lim_iterations)
   if "dtmf" in modalities:
     out["dtmf_log_mel"] = apply(AnyToAnyVAE.decode_dtmf, codes["dtmf"])
