@@ -60,11 +60,12 @@ def split_cpu_into_devices(batch_size=None, most=0):
   flags = os.environ.get("XLA_FLAGS", "")
   if _COUNT_FLAG in flags:
     return
-  count, cores = cpu_device_count(batch_size, most), cpu_device_count(most=most)  # An impossible count raises.
+  count, wanted = cpu_device_count(batch_size, most), cpu_device_count(most=most)  # An impossible count raises.
   if not xla_bridge.backends_are_initialized():
-    if count < cores:
-      print(f"note: data.batch_size={batch_size} does not split over this machine's {cores} CPU cores: training on "
-            f"{count} device(s); a batch size that {cores} divides runs faster", file=sys.stderr)
+    if count < wanted:
+      per_core = "one per core, at most train.cpu_devices" if most else "one per core"
+      print(f"note: data.batch_size={batch_size} does not split over {wanted} CPU devices ({per_core}): training on "
+            f"{count} device(s); a batch size that {wanted} divides runs faster", file=sys.stderr)
     os.environ["XLA_FLAGS"] = f"{flags} {_COUNT_FLAG}={count}".strip()
 
 

@@ -32,7 +32,8 @@ def test_labels_change_the_sample_and_are_tiled(smoke_config):
   assert all(np.isfinite(float(v)) for v in metrics.values())
   variables = state.ema_variables()
   rng = jax.random.PRNGKey(0)
-  sample = jax.jit(lambda v, r, labels: cgan.sample(config, v, r, 4, labels=labels))  # Jitted: eagerly, op by op, it is slower.
+  # Jitted: eagerly, op by op, it is slower.
+  sample = jax.jit(lambda v, r, labels: cgan.sample(config, v, r, 4, labels=labels))
   out = sample(variables, rng, np.array([3, 7]))
   np.testing.assert_array_equal(out["labels"], [3, 7, 3, 7])
   a = sample(variables, rng, np.array([1]))["images"]
