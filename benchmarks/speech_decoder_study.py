@@ -7,12 +7,13 @@ speech, video), the decoder's log-mel through fast Griffin-Lim, the spoken-digit
 Variants: the decoder (`conv`: `any2any.SpeechDecoder`, template by upsampling convolutions, its delivery code held
 at 0; `dense`: `any2any.DenseSpeechDecoder`) x the target (`shifted`: the log-mel relative to the peak, noise and
 onset included; `dense`: the word above the noise floor, centred; `any2any.speech_target`) x the dense decoder's
-hidden width. Also prints how much of the target's variance the digit explains (the class means' error against the
-global mean's). For a model whose speech decoder reads the word form (`model.speech_word_form`), every variant reads
-it too: the clip's own in training, drawn from the training frequencies at test time, as the sampler does.
+hidden width and output frame stride. Also prints how much of the target's variance the digit explains (the class
+means' error against the global mean's). For a model whose speech decoder reads the word form
+(`model.speech_word_form`), every variant reads it too: the clip's own in training, drawn from the training
+frequencies at test time, as the sampler does.
 
   python benchmarks/speech_decoder_study.py --workdir workdirs/any2any_digits [--steps 1000]
-      [--variants dense/dense/1024,dense/dense/256] [--lr 1e-3]   # decoder/target/hidden width
+      [--variants dense/dense/1024,dense/dense/2048/2] [--lr 1e-3]   # decoder/target/hidden width[/frame stride]
 """
 import argparse
 import time
@@ -46,12 +47,13 @@ def frozen_experts(model, split):
 
 
 def targets(waves, kind):
-  return jnp.concatenate([any2any.speech_target(jnp.asarray(waves[i:i + 256]), kind) for i in range(0, len(waves), 256)])
+  return jnp.concatenate([any2any.speech_target(jnp.asarray(waves[i:i + 256]), kind)
+                          for i in range(0, len(waves), 256)])
 
 
-def decoder(kind, frames, hidden):
+def decoder(kind, frames, hidden, stride):
   if kind == "dense":
-    return any2any.DenseSpeechDecoder(frames, hidden=hidden)
+    return any2any.DenseSpeechDecoder(frames, hidden=hidden, frame_stride=stride)
   return _ZeroDelivery(any2any.SpeechDecoder(frames, gain=False))
 
 
@@ -100,7 +102,7 @@ def main():
   p.add_argument("--workdir", required=True, help="a trained any2any workdir (only its experts are used)")
   p.add_argument("--steps", type=int, default=1000)
   p.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (cosine decay to 0)")
-  p.add_argument("--variants", default=VARIANTS, help="comma-separated decoder/target/hidden width")
+  p.add_argument("--variants", default=VARIANTS, help="comma-separated decoder/target/hidden width[/frame stride]")
   args = p.parse_args()
   model = mmgen_jax.load(args.workdir)
   train_experts, train_arrays = frozen_experts(model, "train")
@@ -109,23 +111,25 @@ def main():
   hear = SpeechJudge(progress=False)
   to_wave = jax.jit(lambda t: any2any.speech_waveform(t, 32))
   rows = []
-  variants = [(d, t, int(h)) for d, t, h in (v.split("/") for v in args.variants.split(","))]
-  by_kind = {kind: targets(train_arrays["speech"], kind) for kind in {t for _, t, _ in variants}}
+  variants = [(d, t, int(h), int((rest or ["1"])[0])) for d, t, h, *rest in (v.split("/")
+                                                                               for v in args.variants.split(","))]
+  by_kind = {kind: targets(train_arrays["speech"], kind) for kind in {v[1] for v in variants}}
   forms, test_forms = np.zeros((len(train_labels), 0), np.float32), np.zeros((len(labels), 0), np.float32)
   if any2any.reads_word_form(model.config):  # The clip's own form in training; drawn as the sampler draws it.
     eye = np.eye(any2any.NUM_WORD_FORMS, dtype=np.float32)
     forms = eye[np.asarray(train_arrays["word_form"])]
     test_forms = eye[np.random.default_rng(0).choice(any2any.NUM_WORD_FORMS, len(labels),
                                                      p=speech.word_form_probabilities())]
-  for decoder_kind, target_kind, hidden in variants:
+  for decoder_kind, target_kind, hidden, stride in variants:
     start = time.perf_counter()
     target = by_kind[target_kind]
     t = np.asarray(target)
     class_means = np.stack([t[train_labels == d].mean(0) for d in range(10)])
     explained = 1 - np.mean((t - class_means[train_labels]) ** 2) / np.mean((t - t.mean(0)) ** 2)
-    net = decoder(decoder_kind, target.shape[1], hidden)
+    net = decoder(decoder_kind, target.shape[1], hidden, stride)
     params, loss = train(net, train_experts, target, jnp.asarray(forms), args.steps, lr=args.lr)
-    row = {"decoder": decoder_kind, "target": target_kind, "hidden": hidden, "digit_explains": explained,
+    row = {"decoder": decoder_kind, "target": target_kind, "hidden": hidden, "stride": stride,
+           "digit_explains": explained,
            "final_mse": loss}
     for source in SOURCES:
       mean, logvar = product_of_experts(test_experts, {k: jnp.full(len(labels), k == source) for k in SOURCES})
@@ -136,11 +140,13 @@ def main():
     row["seconds"] = time.perf_counter() - start
     rows.append(row)
     print(row, flush=True)
-  print(f"\n{len(labels)} held-out examples, {args.steps} steps of 64 x 5 posteriors, lr {args.lr}; judge accuracy (%) of X -> speech")
-  print("| decoder | target | hidden | digit explains | " + " | ".join(f"{s} → speech" for s in SOURCES) + " |")
-  print("|---|---|---|---|" + "---|" * len(SOURCES))
+  print(f"\n{len(labels)} held-out examples, {args.steps} steps of 64 x 5 posteriors, lr {args.lr}; "
+        "judge accuracy (%) of X -> speech")
+  print("| decoder | target | hidden | frame stride | digit explains | "
+        + " | ".join(f"{s} → speech" for s in SOURCES) + " |")
+  print("|---|---|---|---|---|" + "---|" * len(SOURCES))
   for r in rows:
-    print(f"| {r['decoder']} | {r['target']} | {r['hidden']} | {100 * r['digit_explains']:.1f}% | "
+    print(f"| {r['decoder']} | {r['target']} | {r['hidden']} | {r['stride']} | {100 * r['digit_explains']:.1f}% | "
           + " | ".join(f"{100 * r[s]:.1f}" for s in SOURCES) + " |")
 
 

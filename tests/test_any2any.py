@@ -336,3 +336,18 @@ def test_the_speech_decoder_reads_the_word_form_and_the_sampler_draws_it(smoke_w
   config.model.speech_decoder = "shifted"
   with pytest.raises(UserError, match="model.speech_word_form"):
     any2any.make_model(config)
+
+
+def test_dense_speech_decoder_with_a_frame_stride_interpolates_its_coarse_frames_linearly():
+  frames, stride, mels = 126, 2, 8
+  coarse_net = any2any.DenseSpeechDecoder(63, mels=mels, hidden=16)
+  strided_net = any2any.DenseSpeechDecoder(frames, mels=mels, hidden=16, frame_stride=stride)
+  z = jax.random.normal(jax.random.PRNGKey(0), (3, 5))
+  params = strided_net.init(jax.random.PRNGKey(1), z)  # The same shapes as coarse_net's: 63 x 8 outputs.
+  coarse = np.asarray(coarse_net.apply(params, z))
+  out = np.asarray(strided_net.apply(params, z))
+  assert out.shape == (3, frames, mels)
+  where = np.clip((np.arange(frames) + 0.5) / stride - 0.5, 0, 62)  # Frame centres on the coarse grid.
+  for row_out, row_coarse in zip(out, coarse):
+    want = np.stack([np.interp(where, np.arange(63), row_coarse[:, k]) for k in range(mels)], axis=1)
+    np.testing.assert_allclose(row_out, want, atol=1e-5)

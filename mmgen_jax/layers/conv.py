@@ -9,6 +9,11 @@ used where XLA's falls off that cliff, large windows over many images (MIN_TAPS_
 output channels); elsewhere XLA's own is kept, because smaller layers' per-layer gains did not survive in whole
 training steps (measured below).
 
+Convolutions over the tiniest maps (at most MAX_MATMUL_POSITIONS output positions an image, a decoder's 2x2 start)
+fall off another XLA:CPU cliff, forward and backward: there the convolution is computed as one matmul of the
+stacked taps (`conv_as_matmul`; 160 images of 2x2x64 -> 256 channels: 48 ms for XLA's forward and backward against
+5 ms, `python benchmarks/conv_gradients.py --tiny`).
+
 Only the CPU lowering uses the taps form (`lax.platform_dependent`): on GPUs and TPUs the gradient is XLA's, as with
 `nn.Conv`. The forward pass and the input gradient are always XLA's. Parameters are named and initialised exactly
 as `nn.Conv`'s, so checkpoints do not change.
@@ -28,6 +33,8 @@ from jax import lax
 # MIN_TAPS_ROWS rows (images x output positions of the traced, whole-batch convolution) up.
 MIN_TAPS_CHANNELS = 8
 MIN_TAPS_ROWS = 64 * 32 * 32
+# At 2x2 XLA:CPU's convolution is ~10x slower than the matmul form; at 4x4 they tie (benchmarks/conv_gradients.py).
+MAX_MATMUL_POSITIONS = 4
 _DIMS = ("NHWC", "HWIO", "NHWC")
 
 
@@ -49,6 +56,19 @@ def weight_grad_taps(x, g, kernel_size, strides, padding, precision=None):
 
   dw = jnp.stack([tap(i, j) for i in range(kh) for j in range(kw)])
   return dw.reshape(kh, kw, x.shape[-1], cout)
+
+
+def conv_as_matmul(x, w, padding, precision=None):
+  """A stride-1 2-D convolution (NHWC input x, HWIO kernel w, padding ((top, bottom), (left, right))) as one matmul:
+  the kh x kw shifted windows of the padded input stacked on the channel axis, times the kernel reshaped to
+  [kh * kw * Cin, Cout]. Equal to XLA's convolution up to float summation order; autodiff gives matmul gradients."""
+  kh, kw, cin, cout = w.shape
+  xp = jnp.pad(x, ((0, 0), *padding, (0, 0)))
+  n, ho, wo = x.shape[0], xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
+  windows = jnp.concatenate([xp[:, i:i + ho, j:j + wo] for i in range(kh) for j in range(kw)], axis=-1)
+  out = lax.dot_general(windows.reshape(n * ho * wo, kh * kw * cin), w.reshape(kh * kw * cin, cout),
+                        (((1,), (0,)), ((), ())), precision=precision)
+  return out.reshape(n, ho, wo, cout)
 
 
 def _xla_conv(x, w, strides, padding, precision):
@@ -77,24 +97,29 @@ _conv_taps_grad.defvjp(_conv_fwd, _conv_bwd)
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count=1, precision=None, **kwargs):
-  """`lax.conv_general_dilated` with `weight_grad_taps` as the kernel's gradient on CPU, for plain 2-D NHWC
-  convolutions with at least MIN_TAPS_CHANNELS output channels and MIN_TAPS_ROWS images x output positions;
-  anything else is `lax.conv_general_dilated`."""
-  plain = lambda: lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
-                                           dimension_numbers, feature_group_count, precision=precision, **kwargs)
+  """`lax.conv_general_dilated`, on CPU with two changes for plain 2-D NHWC convolutions: at stride 1 over at most
+  MAX_MATMUL_POSITIONS output positions an image, `conv_as_matmul`; from MIN_TAPS_CHANNELS output channels and
+  MIN_TAPS_ROWS images x output positions, `weight_grad_taps` as the kernel's gradient. Anything else is
+  `lax.conv_general_dilated`."""
+  def plain(x=lhs, w=rhs):
+    return lax.conv_general_dilated(x, w, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                                    feature_group_count, precision=precision, **kwargs)
+
   dims = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
   undilated = all(d == 1 for d in (lhs_dilation or ()) + (rhs_dilation or ()))
   if (lhs.ndim != 4 or dims != lax.conv_dimension_numbers(lhs.shape, rhs.shape, _DIMS) or not undilated
-      or feature_group_count != 1 or kwargs or rhs.shape[-1] < MIN_TAPS_CHANNELS):
+      or feature_group_count != 1 or kwargs):
     return plain()
-  if isinstance(padding, str):
-    padding = lax.padtype_to_pads(lhs.shape[1:3], rhs.shape[:2], window_strides, padding)
-  rows = lhs.shape[0] * math.prod((n + lo + hi - k) // s + 1 for n, (lo, hi), k, s in
-                                   zip(lhs.shape[1:3], padding, rhs.shape[:2], window_strides))
-  if rows < MIN_TAPS_ROWS:
+  pads = lax.padtype_to_pads(lhs.shape[1:3], rhs.shape[:2], window_strides, padding) if isinstance(
+      padding, str) else padding
+  pads = tuple(map(tuple, pads))
+  positions = math.prod((n + lo + hi - k) // s + 1 for n, (lo, hi), k, s in
+                        zip(lhs.shape[1:3], pads, rhs.shape[:2], window_strides))
+  if positions <= MAX_MATMUL_POSITIONS and tuple(window_strides) == (1, 1):
+    return lax.platform_dependent(lhs, rhs, cpu=lambda x, w: conv_as_matmul(x, w, pads, precision), default=plain)
+  if rhs.shape[-1] < MIN_TAPS_CHANNELS or lhs.shape[0] * positions < MIN_TAPS_ROWS:
     return plain()
-  return _conv_taps_grad(lhs, rhs, tuple(window_strides), tuple(map(tuple, padding)), precision)
-
+  return _conv_taps_grad(lhs, rhs, tuple(window_strides), pads, precision)
 
 # nn.Conv with the weight gradient above: same parameters, same names ("Conv_0", ...), same initialisers.
 Conv = functools.partial(nn.Conv, conv_general_dilated=conv_general_dilated)

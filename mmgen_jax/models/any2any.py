@@ -92,12 +92,19 @@ class DenseSpeechDecoder(nn.Module):
   frames: int
   mels: int = SPEECH_MELS
   hidden: int = 1024
+  # Output frames every `frame_stride` frames, linearly interpolated in between: the output layer, most of the
+  # decoder's weights and time, shrinks by the stride (its spectrograms are smooth in time anyway: a third of the
+  # targets' variance over time, docs/results/any2any.md).
+  frame_stride: int = 1
 
   @nn.compact
   def __call__(self, content):
     h = nn.gelu(nn.Dense(self.hidden)(content))
     h = nn.gelu(nn.Dense(self.hidden)(h))
-    out = nn.Dense(self.frames * self.mels)(h).reshape(content.shape[0], self.frames, self.mels)
+    coarse = -(-self.frames // self.frame_stride)
+    out = nn.Dense(coarse * self.mels)(h).reshape(content.shape[0], coarse, self.mels)
+    if self.frame_stride > 1:
+      out = jax.image.resize(out, (out.shape[0], self.frames, self.mels), "linear")
     return out - SPEECH_RANGE / SPEECH_SCALE
 
 
@@ -157,6 +164,7 @@ class AnyToAnyVAE(nn.Module):
   text_depth: int = 2  # Transformer blocks of the caption expert and of the caption decoder.
   speech_decoder: str = "dense"  # "dense" (DenseSpeechDecoder) or "shifted" (SpeechDecoder, older checkpoints).
   speech_hidden: int = 1024
+  speech_frame_stride: int = 1  # The dense speech decoder's output frame stride (DenseSpeechDecoder.frame_stride).
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
 
   def setup(self):
@@ -181,7 +189,8 @@ class AnyToAnyVAE(nn.Module):
       self.speech_encoder = speech_encoder(self.speech_wide, self.text_dim)
       frames = num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP)
       if self.speech_decoder == "dense":
-        self.speech_decoder_net = DenseSpeechDecoder(frames, hidden=self.speech_hidden, name="speech_decoder")
+        self.speech_decoder_net = DenseSpeechDecoder(frames, hidden=self.speech_hidden,
+                                                     frame_stride=self.speech_frame_stride, name="speech_decoder")
       else:
         self.speech_decoder_net = SpeechDecoder(frames, gain=self.speech_wide, name="speech_decoder")
     if "dtmf" in has:
@@ -317,7 +326,8 @@ def make_model(config):
                     f"nothing come from)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
-                     m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, reads_word_form(config))
+                     m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
+                     reads_word_form(config))
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
@@ -326,9 +336,9 @@ def make_model(config):
 # before `model.speech_word_form`, the speech decoder read z alone.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
-                   "model.speech_hidden": 1024, "model.fitted_prior_components": 0, "model.fitted_prior_bank": 2048,
-                   "model.fitted_prior_refit_every": 500, "model.prior_expert": "normal",
-                   "model.speech_word_form": False, "data.augment": []}
+                   "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
+                   "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
+                   "model.prior_expert": "normal", "model.speech_word_form": False, "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
