@@ -209,8 +209,7 @@ def test_conditions_outside_the_modalities_or_misshapen_are_user_errors():
 
 def test_speech_shift_rolls_each_clip_the_expert_reads_by_its_own_shift_and_nothing_else():
   config = get_config("any2any_digits", smoke=True)
-  assert list(config.data.augment) == ["speech_shift", "speech_speed"]
-  config.data.augment = ["speech_shift"]
+  assert list(config.data.augment) == ["speech_shift"]
   waves = np.random.default_rng(0).normal(size=(16, 16000)).astype(np.float32)
   inputs = {"speech": jnp.asarray(waves), "image": jnp.zeros((16, 32, 32, 1))}
   out = jax.jit(lambda x: any2any.augment_inputs(config, x, jax.random.PRNGKey(0)))(inputs)
@@ -222,14 +221,6 @@ def test_speech_shift_rolls_each_clip_the_expert_reads_by_its_own_shift_and_noth
     np.testing.assert_array_equal(np.roll(row, shift), rolled_row)
   assert np.all(np.abs(shifts) <= any2any.SPEECH_SHIFT) and len(set(shifts.tolist())) > 12, shifts
   np.testing.assert_array_equal(np.asarray(out["image"]), 0.0)
-  # With speeds too: the same shifts (their own key), applied to the clips played at speed.
-  config.data.augment = ["speech_shift", "speech_speed"]
-  both = np.asarray(any2any.augment_inputs(config, inputs, jax.random.PRNGKey(0))["speech"])
-  config.data.augment = ["speech_speed"]
-  sped = np.asarray(any2any.augment_inputs(config, inputs, jax.random.PRNGKey(0))["speech"])
-  assert not np.allclose(sped, waves, atol=0.1)
-  for sped_row, both_row, shift in zip(sped, both, shifts):
-    np.testing.assert_array_equal(np.roll(sped_row, shift), both_row)
   config.data.augment = []
   assert any2any.augment_inputs(config, inputs, jax.random.PRNGKey(0)) is inputs
   config.data.augment = ["flip"]

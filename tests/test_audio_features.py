@@ -96,22 +96,3 @@ def test_centre_in_time_puts_the_energy_centroid_in_the_middle_whatever_the_onse
   assert abs((per_frame * np.arange(40)).sum() / per_frame.sum() - 20.0) <= 0.5  # Whole frames: within half.
   assert centred[0].sum() == energy[0].sum()  # Nothing falls off the edges for an event that fits.
   np.testing.assert_array_equal(centred[2], 0.0)  # Silence stays silence.
-
-
-def test_play_at_speed_matches_numpys_periodic_interpolation_and_scales_pitch():
-  from mmgen_jax.layers.augment import play_at_speed, random_speed
-
-  n = 16000
-  waves = np.random.default_rng(0).normal(size=(3, n)).astype(np.float32)
-  speed = np.asarray([0.9, 1.0, 1.13], np.float32)
-  out = np.asarray(jax.jit(play_at_speed)(jnp.asarray(waves), jnp.asarray(speed)))
-  for row, s, got in zip(waves, speed, out):
-    positions = n / 2 + (np.arange(n) - n / 2) * np.float64(s)
-    # float32 positions near 16,000 are off by up to ~1e-3 of a sample: white noise moves ~2 per sample.
-    np.testing.assert_allclose(got, np.interp(positions, np.arange(n), row, period=n), atol=1e-2)
-  np.testing.assert_array_equal(out[1], waves[1])
-  # Drawn speeds: a 440 Hz tone comes out at 440 x speed, each row at its own speed within the range.
-  tone = np.sin(2 * np.pi * 440 * np.arange(n) / 16000).astype(np.float32)
-  played = np.asarray(random_speed(jax.random.PRNGKey(0), jnp.tile(jnp.asarray(tone), (32, 1)), 0.9, 1.1))
-  peaks = np.argmax(np.abs(np.fft.rfft(played * np.hanning(n))), axis=1)  # Hz: 1 s at 16 kHz.
-  assert np.all((peaks >= 440 * 0.9 - 1) & (peaks <= 440 * 1.1 + 1)) and len(set(peaks.tolist())) > 20, peaks

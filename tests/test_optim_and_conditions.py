@@ -51,22 +51,6 @@ def test_schedules_follow_their_definitions():
   assert first_update({"schedule": "warmup_cosine", "warmup_steps": 10}) == 0.0  # Warmup starts at 0.
 
 
-def test_lr_scales_multiply_one_submodules_updates_and_name_missing_ones():
-  params = {"decoder": {"w": jnp.ones((3, 2))}, "encoder": {"w": jnp.ones(2)}}
-  grads = {"decoder": {"w": jnp.full((3, 2), 0.3)}, "encoder": {"w": jnp.asarray([0.2, -0.5])}}
-  plain = make_optimizer(Config({"grad_clip": 1.0}), 1e-2, 10)
-  scaled = make_optimizer(Config({"grad_clip": 1.0, "lr_scales": {"decoder": 3.0}}), 1e-2, 10)
-  want, got = (tx.update(grads, tx.init(params), params)[0] for tx in (plain, scaled))
-  np.testing.assert_allclose(got["decoder"]["w"], 3.0 * want["decoder"]["w"], rtol=1e-6)
-  np.testing.assert_array_equal(got["encoder"]["w"], want["encoder"]["w"])
-  assert float(jnp.abs(want["decoder"]["w"]).min()) > 0
-  # The structure differs from the plain one's only by the stateless scaling, whatever the factors.
-  factors = lambda f: jax.tree.structure(make_optimizer(Config({"lr_scales": f}), 1e-3).init(params))  # noqa: E731
-  assert factors({"decoder": 3.0}) == factors({"encoder": 0.5, "decoder": 2.0})
-  with pytest.raises(UserError, match=r"optim.lr_scales names \['speech'\].*decoder, encoder"):
-    make_optimizer(Config({"lr_scales": {"speech": 2.0}}), 1e-3).init(params)
-
-
 @pytest.mark.parametrize("optim,match", [({"name": "sgd"}, "optim.name='sgd'"),
                                          ({"schedule": "linear"}, "optim.schedule='linear'")])
 def test_unknown_optimizer_settings_are_one_error_line(optim, match):

@@ -13,10 +13,9 @@ from mmgen_jax.configs._base import shrink_for_smoke, zoo_config
 def get_config(smoke=False):
   config = zoo_config(
       "any2any", "any-to-any VAE (image + caption + speech + video, product of experts) on the real digits",
-      # augment: "speech_shift" rolls each clip the speech expert reads by up to 0.2 s, "speech_speed" plays it at
-      # 0.9-1.1x speed (unseen voices: measured in docs/results/any2any.md).
-      data=dict(source="any_digits", image_size=32, channels=1, batch_size=32,
-                augment=["speech_shift", "speech_speed"]),
+      # augment: "speech_shift" rolls each clip the speech expert reads by up to 0.2 s (unseen voices: measured in
+      # docs/results/any2any.md).
+      data=dict(source="any_digits", image_size=32, channels=1, batch_size=32, augment=["speech_shift"]),
       # weights: the log-likelihood weight of each modality, in model.modalities' order (a caption has ~8 tokens
       # against 1,024 pixels, 4,096 video pixels and 8,064 log-mel values). Speech's is low: a heavier log-mel term
       # claims the shared latent for the voice and timing, and z from speech then tells the word less (measured:
@@ -28,17 +27,16 @@ def get_config(smoke=False):
       # the N(0, I) the ELBO trains with (measured: speech -> video 79.9 -> 85.1%; docs/results/any2any.md).
       # speech_word_form: the speech decoder also reads the clip's word form ("seven", "number seven", ...), drawn
       # from the training frequencies when sampling: averaged over forms, "five" is heard as "nine".
+      # speech_frame_stride: the speech decoder outputs every third frame and interpolates: a third of its largest
+      # layer, as well heard (benchmarks/speech_decoder_study.py; docs/results/any2any.md).
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
                  weights=[1.0, 50.0, 0.02, 0.5], private_dim=8, speech_wide=False, speech_decoder="dense",
-                 speech_hidden=1024, speech_frame_stride=1, cross_private="auxiliary",
+                 speech_hidden=1024, speech_frame_stride=3, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
                  prior_expert="generation", speech_word_form=True),
-      # lr_scales: the speech decoder learns at 3x the rate: its target is mostly what z cannot tell (voice, noise:
-      # the digit explains 4% of its variance), and at 1e-3 it was still learning the digits' spectrograms at the
-      # last step (benchmarks/speech_decoder_study.py, docs/results/any2any.md).
-      optim=dict(lr=1e-3, grad_clip=10.0, lr_scales={"speech_decoder": 3.0}),
+      optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
       # cpu_devices: on a CPU the step runs as one device, not one per core: split in two, each device transposes
       # and all-reduces the gradient of the speech decoder's 8.3M-weight output layer (measured: 447 against 548 ms a

@@ -30,27 +30,6 @@ def random_roll(rng, signals, max_shift):
   return jax.vmap(jnp.roll)(signals, shifts)
 
 
-def random_speed(rng, signals, low, high):
-  """Each example of float [B, N] (waveforms) played at its own speed, uniform in [low, high] (`play_at_speed`).
-  Pitch, formants and tempo all scale by the speed, as a longer or shorter vocal tract and a slower or faster
-  talker would make them (speed perturbation, Ko et al. 2015)."""
-  return play_at_speed(signals, jax.random.uniform(rng, (signals.shape[0],), minval=low, maxval=high))
-
-
-def play_at_speed(signals, speed):
-  """float [B, N] waveforms, speed [B] -> [B, N]: out[t] = x((c + (t - c) * speed) mod N), c = N / 2, by linear
-  interpolation: played about the clip's centre (a word in the middle stays there), and what is read past an end
-  wraps round (the clip's noise continues, as with `random_roll`)."""
-  n = signals.shape[-1]
-  centre = n / 2.0
-  where = jnp.mod(centre + (jnp.arange(n, dtype=jnp.float32) - centre) * speed[:, None], n)  # [B, N]
-  left = jnp.floor(where)
-  frac = (where - left).astype(signals.dtype)
-  left = left.astype(jnp.int32)
-  take = lambda i: jnp.take_along_axis(signals, jnp.mod(i, n), axis=-1)  # noqa: E731
-  return (1 - frac) * take(left) + frac * take(left + 1)
-
-
 # --- differentiable augmentation for GANs on little data ----------------------------------------------------------
 
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")

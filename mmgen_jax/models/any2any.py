@@ -47,7 +47,7 @@ from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
-from mmgen_jax.layers.augment import random_roll, random_speed
+from mmgen_jax.layers.augment import random_roll
 from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
                                       sample_mixtures, sample_prior)
 from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
@@ -71,12 +71,8 @@ NUM_WORD_FORMS = len(speech.WORD_FORMS)
 # `data.augment`: "speech_shift" rolls each training clip the speech expert reads by up to SPEECH_SHIFT samples
 # (0.2 s) either way. The expert then reads the word wherever it falls: without it, it read the training clips
 # right and clips of unseen voices far less often (docs/results/any2any.md).
-# "speech_speed" plays each such clip at a speed drawn from SPEECH_SPEED about its centre (pitch, formants and tempo
-# move together, as between talkers; `layers/augment.random_speed`): voices the expert never heard then lie among
-# the ones it did.
-AUGMENTATIONS = ("speech_shift", "speech_speed")
+AUGMENTATIONS = ("speech_shift",)
 SPEECH_SHIFT = speech.SAMPLE_RATE // 5
-SPEECH_SPEED = (0.9, 1.1)
 DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
 # Modalities whose decoders read their content from z alone (the private latent only places or colours it): their
 # private latents come from their own experts in every subset, as no shortcut through them exists.
@@ -464,19 +460,12 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
 
 
 def augment_inputs(config, inputs, rng):
-  """The experts' inputs (`_model_inputs`) transformed at random as `data.augment` says: with "speech_speed", each
-  clip float32 [B, 16000] played at its own speed in SPEECH_SPEED; with "speech_shift", then rolled by its own shift
-  of up to SPEECH_SHIFT samples. Only what the experts read: the decoders' targets stay the batch's (the speech
-  target is centred in time anyway)."""
-  names = config.data.get("augment", ())
-  if "speech" not in inputs:
-    return inputs
-  waves = inputs["speech"]
-  if "speech_speed" in names:  # A key of its own: the shifts are those of a model trained without speeds.
-    waves = random_speed(jax.random.fold_in(rng, 1), waves, *SPEECH_SPEED)
-  if "speech_shift" in names:
-    waves = random_roll(rng, waves, SPEECH_SHIFT)
-  return inputs if waves is inputs["speech"] else {**inputs, "speech": waves}
+  """The experts' inputs (`_model_inputs`) transformed at random as `data.augment` says: with "speech_shift", each
+  clip float32 [B, 16000] rolled by its own shift of up to SPEECH_SHIFT samples. Only what the experts read: the
+  decoders' targets stay the batch's (the speech target is centred in time anyway)."""
+  if "speech_shift" in config.data.get("augment", ()) and "speech" in inputs:
+    inputs = {**inputs, "speech": random_roll(rng, inputs["speech"], SPEECH_SHIFT)}
+  return inputs
 
 
 def split_experts(experts, latent_dim):

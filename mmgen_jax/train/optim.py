@@ -5,15 +5,10 @@ Keys of the block (all optional but the learning rate, which the caller passes: 
 - b1, b2: Adam's moment decays (default 0.9, 0.999);
 - schedule: 'constant' (default), 'cosine' (to 1% of the rate at the run's last step), or 'warmup_cosine' (linear
   warmup over `warmup_steps` from 0, then cosine to 5% of the rate);
-- grad_clip: clip the global gradient norm to this first (default: no clipping);
-- lr_scales: {name of a top-level params entry (a submodule): factor}: that submodule's updates are scaled by the
-  factor, i.e. it learns at factor x the rate (default: none). For a part whose gradient is mostly noise and which
-  learns slowly at the rate the rest needs (any2any's speech decoder).
-The transformation's state structure depends only on `name`, whether `grad_clip` and `lr_scales` are set and
-whether the rate is scheduled, so checkpoints of runs that differ in rates, factors, moments or schedule shapes
-restore into each other's states.
+- grad_clip: clip the global gradient norm to this first (default: no clipping).
+The transformation's state structure depends only on `name`, whether `grad_clip` is set and whether the rate is
+scheduled, so checkpoints of runs that differ in rates, moments or schedule shapes restore into each other's states.
 """
-import jax
 import optax
 
 from mmgen_jax.errors import UserError
@@ -49,26 +44,4 @@ def make_optimizer(optim, lr, total_steps=1):
     raise UserError(f"optim.name={name!r} is not one of {', '.join(NAMES)}: set --set optim.name=adam")
   if optim.get("grad_clip"):
     tx = optax.chain(optax.clip_by_global_norm(optim.grad_clip), tx)
-  if optim.get("lr_scales"):
-    tx = optax.chain(tx, scale_submodules(dict(optim.lr_scales)))
   return tx
-
-
-def scale_submodules(factors):
-  """A stateless transformation multiplying the updates of each top-level params entry named in `factors`
-  ({name: float}) by its factor; the first update's params (init) must hold every name, or one UserError line
-  names the missing ones and the entries there are."""
-  def init(params):
-    missing = sorted(set(factors) - set(params))
-    if missing:
-      raise UserError(f"optim.lr_scales names {missing}, which the model's params lack: use some of "
-                      f"{', '.join(sorted(params))}")
-    return optax.EmptyState()
-
-  def update(updates, state, params=None):
-    del params
-    scaled = type(updates)({k: jax.tree.map(lambda u, f=factors[k]: u * f, v) if k in factors else v
-                            for k, v in updates.items()})
-    return scaled, state
-
-  return optax.GradientTransformation(init, update)
