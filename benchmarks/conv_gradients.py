@@ -3,6 +3,7 @@ XLA's convolution, its weight gradient written as im2col + one matmul, and PyTor
 
   python benchmarks/conv_gradients.py                    # both cores
   taskset -c 0 python benchmarks/conv_gradients.py       # pinned to one core: how much each side gains from threads
+  python benchmarks/conv_gradients.py --tiny             # 3x3 convolutions over the tiniest maps: XLA vs one matmul
 
 One JSON line per layer (milliseconds), then the totals. Layers: D's 4x4 stride-2 convolutions on [real; fake]
 (2 x 64 images) and G's 3x3 convolutions (the pixel-shuffle upsamplers' and the output's), for DCGAN-32; names
@@ -10,7 +11,11 @@ starting "64" are DCGAN-64 layers at 32 images a device, "U" the 64x64 photo U-N
 a device. `taps_dw` is `layers/conv.weight_grad_taps`, which `layers/conv.Conv` uses on the CPU for layers with 8+
 output channels and at least 65,536 images x output positions (the per-layer wins here did not all carry over to
 whole steps: `benchmarks/conv_taps_ab.py`).
+With --tiny: forward + both gradients of 3x3 stride-1 convolutions over 1x1 to 8x8 maps (160 images: any2any's five
+subsets of 32), XLA's against `layers/conv.conv_as_matmul`, which `layers/conv.Conv` uses on the CPU up to
+MAX_MATMUL_POSITIONS output positions an image.
 """
+import argparse
 import json
 import time
 
@@ -18,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mmgen_jax.layers.conv import weight_grad_taps
+from mmgen_jax.layers.conv import conv_as_matmul, weight_grad_taps
 
 # name, batch, input size, in channels, out channels, kernel, stride, padding
 LAYERS = [("D1", 128, 32, 1, 32, 4, 2, 1), ("D2", 128, 16, 32, 64, 4, 2, 1), ("D3", 128, 8, 64, 128, 4, 2, 1),
@@ -68,7 +73,32 @@ def torch_times(b, h, cin, cout, k, s, p):
           "torch_dw": run(lambda: torch.autograd.grad(conv(x), conv.weight, g)) - fwd}
 
 
+# name, batch, map size, in channels, out channels (3x3 kernels, stride 1, SAME)
+TINY_LAYERS = [("1x1", 160, 1, 64, 256), ("2x2", 160, 2, 64, 256), ("4x4", 160, 4, 64, 256),
+               ("8x8", 160, 8, 128, 256)]
+
+
+def tiny():
+  """Forward + backward (both gradients) ms of each TINY_LAYERS convolution, XLA's and as one matmul."""
+  rng = np.random.default_rng(0)
+  for name, b, h, cin, cout in TINY_LAYERS:
+    x = jnp.asarray(rng.standard_normal((b, h, h, cin)), jnp.float32)
+    w = jnp.asarray(rng.standard_normal((3, 3, cin, cout)) * 0.05, jnp.float32)
+    forms = {"xla": lambda x, w: jax.lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=DIMS),
+             "matmul": lambda x, w: conv_as_matmul(x, w, ((1, 1), (1, 1)))}
+    np.testing.assert_allclose(forms["matmul"](x, w), forms["xla"](x, w), rtol=1e-4, atol=1e-4)
+    row = {"layer": name}
+    for form, conv in forms.items():  # A nonlinear loss: the output gradient varies.
+      row[f"{form}_fwd_bwd"] = round(ms(jax.jit(jax.grad(lambda x, w, c=conv: jnp.sum(jnp.sin(c(x, w))),
+                                                         argnums=(0, 1))), x, w, reps=20), 2)
+    print(json.dumps(row), flush=True)
+
+
 def main():
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--tiny", action="store_true", help="3x3 convolutions over 1x1 to 8x8 maps: XLA vs one matmul")
+  if p.parse_args().tiny:
+    return tiny()
   totals = {}
   rng = np.random.default_rng(0)
   for name, b, h, cin, cout, k, s, p in LAYERS:

@@ -5,7 +5,8 @@ Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable exper
 - `image`  uint8 [R, R, 1]: CNN expert; Bernoulli decoder on dynamically binarised pixels (as `vae`).
 - `text`   caption ids: transformer expert (`layers/text.py`); transformer decoder reading z as memory tokens.
 - `speech` float32 [16000] at 16 kHz: log-mel CNN expert (`layers/audio.AudioEncoder`); a dense decoder draws the
-  word from z alone as a log-mel spectrogram under a unit Gaussian: what rises above each band's noise floor,
+  word from z alone as a log-mel spectrogram (every `model.speech_frame_stride`-th frame, interpolated between)
+  under a unit Gaussian: what rises above each band's noise floor,
   centred in time (`speech_target`), so the noise and the onset, which no other modality can tell, are not its to
   predict; fast Griffin-Lim (`layers/audio.griffin_lim`) makes the waveform (the word in the middle of the clip).
   With `model.speech_word_form` the decoder also reads the clip's word form ("seven", "number seven", "it's a seven",
