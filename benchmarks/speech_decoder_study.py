@@ -129,8 +129,7 @@ def main():
     net = decoder(decoder_kind, target.shape[1], hidden, stride)
     params, loss = train(net, train_experts, target, jnp.asarray(forms), args.steps, lr=args.lr)
     row = {"decoder": decoder_kind, "target": target_kind, "hidden": hidden, "stride": stride,
-           "digit_explains": explained,
-           "final_mse": loss}
+           "digit_explains": explained, "final_mse": loss}
     for source in SOURCES:
       mean, logvar = product_of_experts(test_experts, {k: jnp.full(len(labels), k == source) for k in SOURCES})
       z = mean + jnp.exp(0.5 * logvar) * jax.random.normal(jax.random.PRNGKey(5), mean.shape)

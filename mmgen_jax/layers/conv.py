@@ -14,9 +14,9 @@ fall off another XLA:CPU cliff, forward and backward: there the convolution is c
 stacked taps (`conv_as_matmul`; 160 images of 2x2x64 -> 256 channels: 44 ms for XLA's forward and backward against
 4 ms, `python benchmarks/conv_gradients.py --tiny`; any2any's whole step 372 -> 342 ms, `benchmarks/README.md`).
 
-Only the CPU lowering uses the taps form (`lax.platform_dependent`): on GPUs and TPUs the gradient is XLA's, as with
-`nn.Conv`. The forward pass and the input gradient are always XLA's. Parameters are named and initialised exactly
-as `nn.Conv`'s, so checkpoints do not change.
+Only the CPU lowering uses the taps and matmul forms (`lax.platform_dependent`): on GPUs and TPUs the convolution
+and its gradients are XLA's, as with `nn.Conv`. Outside the tiniest maps, the forward pass and the input gradient
+are always XLA's. Parameters are named and initialised exactly as `nn.Conv`'s, so checkpoints do not change.
 """
 import functools
 import math
@@ -122,6 +122,7 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
   if rhs.shape[-1] < MIN_TAPS_CHANNELS or lhs.shape[0] * positions < MIN_TAPS_ROWS:
     return plain()
   return _conv_taps_grad(lhs, rhs, tuple(window_strides), pads, precision)
+
 
 # nn.Conv with the weight gradient above: same parameters, same names ("Conv_0", ...), same initialisers.
 Conv = functools.partial(nn.Conv, conv_general_dilated=conv_general_dilated)

@@ -330,7 +330,8 @@ def make_model(config):
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
 # models; before `DenseSpeechDecoder`, speech used the shifted template decoder; before the fitted prior, prior
 # samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
-# before `model.speech_word_form`, the speech decoder read z alone.
+# before `model.speech_word_form`, the speech decoder read z alone; before `model.speech_frame_stride`, it drew every
+# frame.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
