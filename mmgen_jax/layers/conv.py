@@ -40,34 +40,38 @@ MAX_MATMUL_POSITIONS = 4
 _DIMS = ("NHWC", "HWIO", "NHWC")
 
 
+def tap_windows(x, kernel_size, strides, padding, out_size):
+  """What each kernel tap sees: [kh * kw] arrays [N, Ho, Wo, Cin], taps in row-major order, for the 2-D convolution
+  of x [N, H, W, Cin] with that kernel size, strides (sh, sw), padding ((top, bottom), (left, right)) and output
+  size (Ho, Wo)."""
+  (kh, kw), (sh, sw), (ho, wo) = kernel_size, strides, out_size
+  xp = jnp.pad(x, ((0, 0), *padding, (0, 0)))
+  n, cin = x.shape[0], x.shape[-1]
+  return [lax.slice(xp, (0, i, j, 0), (n, i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1, cin), (1, sh, sw, 1))
+          for i in range(kh) for j in range(kw)]
+
+
 def weight_grad_taps(x, g, kernel_size, strides, padding, precision=None):
   """d loss / d kernel [kh, kw, Cin, Cout] of a 2-D convolution, as one matmul per kernel tap.
 
   x: the convolution's input [N, H, W, Cin]; g: the gradient of its output [N, Ho, Wo, Cout]; padding: ((top,
   bottom), (left, right)); strides: (sh, sw). Equal to XLA's weight gradient up to float summation order."""
-  (kh, kw), (sh, sw) = kernel_size, strides
   n, ho, wo, cout = g.shape
-  xp = jnp.pad(x, ((0, 0), *padding, (0, 0)))
   g2 = g.reshape(n * ho * wo, cout)
-
-  def tap(i, j):
-    window = lax.slice(xp, (0, i, j, 0), (n, i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1, x.shape[-1]),
-                       (1, sh, sw, 1))
-    return lax.dot_general(window.reshape(n * ho * wo, -1), g2, (((0,), (0,)), ((), ())),
-                           precision=precision, preferred_element_type=jnp.float32)
-
-  dw = jnp.stack([tap(i, j) for i in range(kh) for j in range(kw)])
-  return dw.reshape(kh, kw, x.shape[-1], cout)
+  dw = jnp.stack([lax.dot_general(window.reshape(n * ho * wo, -1), g2, (((0,), (0,)), ((), ())),
+                                  precision=precision, preferred_element_type=jnp.float32)
+                  for window in tap_windows(x, kernel_size, strides, padding, (ho, wo))])
+  return dw.reshape(*kernel_size, x.shape[-1], cout)
 
 
 def conv_as_matmul(x, w, padding, precision=None):
   """A stride-1 2-D convolution (NHWC input x, HWIO kernel w, padding ((top, bottom), (left, right))) as one matmul:
-  the kh x kw shifted windows of the padded input stacked on the channel axis, times the kernel reshaped to
-  [kh * kw * Cin, Cout]. Equal to XLA's convolution up to float summation order; autodiff gives matmul gradients."""
+  the kh x kw tap windows stacked on the channel axis, times the kernel reshaped to [kh * kw * Cin, Cout]. Equal
+  to XLA's convolution up to float summation order; autodiff gives matmul gradients."""
   kh, kw, cin, cout = w.shape
-  xp = jnp.pad(x, ((0, 0), *padding, (0, 0)))
-  n, ho, wo = x.shape[0], xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
-  windows = jnp.concatenate([xp[:, i:i + ho, j:j + wo] for i in range(kh) for j in range(kw)], axis=-1)
+  (top, bottom), (left, right) = padding
+  n, ho, wo = x.shape[0], x.shape[1] + top + bottom - kh + 1, x.shape[2] + left + right - kw + 1
+  windows = jnp.concatenate(tap_windows(x, (kh, kw), (1, 1), padding, (ho, wo)), axis=-1)
   out = lax.dot_general(windows.reshape(n * ho * wo, kh * kw * cin), w.reshape(kh * kw * cin, cout),
                         (((1,), (0,)), ((), ())), precision=precision)
   return out.reshape(n, ho, wo, cout)
