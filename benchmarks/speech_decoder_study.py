@@ -47,7 +47,9 @@ def frozen_experts(model, split):
 
 
 def targets(waves, kind):
-  return jnp.concatenate([any2any.speech_target(jnp.asarray(waves[i:i + 256]), kind)
+  span = int(kind[len("stretched"):]) if kind.startswith("stretched") else 0
+  kind = "dense" if span else kind
+  return jnp.concatenate([any2any.speech_target(jnp.asarray(waves[i:i + 256]), kind, span)
                           for i in range(0, len(waves), 256)])
 
 

@@ -51,7 +51,7 @@ from mmgen_jax.layers import code_density, likelihoods
 from mmgen_jax.layers.augment import random_roll
 from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
                                       sample_mixtures, sample_prior)
-from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
+from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim, stretch_in_time,
                                     log_mel_spectrogram, mel_to_magnitude, num_frames, standardized_log_mel)
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
@@ -331,12 +331,13 @@ def make_model(config):
 # models; before `DenseSpeechDecoder`, speech used the shifted template decoder; before the fitted prior, prior
 # samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
 # before `model.speech_word_form`, the speech decoder read z alone; before `model.speech_frame_stride`, it drew every
-# frame.
+# frame; before `model.speech_word_span`, its target was centred in time, not stretched.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
-                   "model.prior_expert": "normal", "model.speech_word_form": False, "data.augment": []}
+                   "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
+                   "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -411,7 +412,7 @@ def _model_inputs(batch):
   return out
 
 
-def speech_target(waves, decoder="dense"):
+def speech_target(waves, decoder="dense", span=0):
   """The speech decoder's target from waveforms [..., 16000]: [..., frames, mels] in [-4, 0], 0 the loudest a bin
   can be and -4 (SPEECH_RANGE nats down, divided by SPEECH_SCALE) silence.
   "dense": how far each bin rises above its band's noise floor (`layers/audio.above_noise_floor`), capped at
@@ -422,7 +423,8 @@ def speech_target(waves, decoder="dense"):
   relative = log_mel - log_mel.max(axis=(-2, -1), keepdims=True)
   if decoder == "shifted":
     return jnp.maximum(relative, -SPEECH_RANGE) / SPEECH_SCALE
-  word = centre_in_time(jnp.minimum(above_noise_floor(relative), SPEECH_RANGE))
+  word = jnp.minimum(above_noise_floor(relative), SPEECH_RANGE)
+  word = stretch_in_time(word, span) if span else centre_in_time(word)
   return (word - SPEECH_RANGE) / SPEECH_SCALE
 
 
@@ -453,7 +455,8 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
       log_p = -optax.softmax_cross_entropy_with_integer_labels(logits, targets) * (targets != PAD)
     elif m == "speech":
       log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_speech, z), 0.0,
-                                            rep(speech_target(batch["speech"], config.model.speech_decoder)))
+                                            rep(speech_target(batch["speech"], config.model.speech_decoder,
+                                                                 config.model.speech_word_span)))
     else:
       target = standardized_log_mel(batch["dtmf"], dtmf.SAMPLE_RATE, DTMF_FFT, DTMF_HOP, DTMF_MELS)
       log_p = likelihoods.gaussian_log_prob(apply(AnyToAnyVAE.decode_dtmf, z), 0.0, rep(target))
