@@ -3,8 +3,8 @@ phase reconstruction, and joint samples to look at and listen to.
 
 On the whole held-out test split of `any_digits` (test voices never heard in training, test digits never seen):
 1. The judges on real data: the spoken-digit judge on real clips, and on the same clips after they went through the
-   speech decoder's target (`any2any.speech_target`: the word above the noise floor, centred; and the older
-   "shifted" target) and its route back to sound (mel pseudo-inverse + Griffin-Lim, plain and fast); the video
+   speech decoder's target (`any2any.speech_target`: the word above the noise floor, stretched to the first
+   workdir's `model.speech_word_span`, and centred only as before it; and the older "shifted" target) and its route back to sound (mel pseudo-inverse + Griffin-Lim, plain and fast); the video
    judge (frames, motion) and the digits classifier on real clips and images.
 2. Phase reconstruction: spectral convergence of plain and fast Griffin-Lim by iteration count, with its time.
 3. For each --workdir: every direction S -> T (T generated from a posterior draw given S alone), video frames and
@@ -38,18 +38,21 @@ from mmgen_jax.train.images import save_captioned_grid, save_gif
 MODALITIES = ("image", "text", "speech", "video")
 
 
-def judge_ceilings(test, judges):
-  """The judges on real test data, and the speech judge after the decoder's route back to sound."""
+def judge_ceilings(test, judges, span):
+  """The judges on real test data, and the speech judge after the decoder's route back to sound (the target of a
+  model whose word span is `span` frames, 0: centred only)."""
   from mmgen_jax.metrics.speech_classifier import SpeechJudge
 
   out = any_to_any.real_data_report(test, MODALITIES, judges)
   labels = np.asarray(test["label"])
   hear = SpeechJudge(progress=False)
-  target = any2any.speech_target(jnp.asarray(test["speech"]))  # What the decoder learns to predict.
-  shifted = any2any.speech_target(jnp.asarray(test["speech"]), "shifted")  # Older checkpoints' target.
-  for name, iterations, momentum, t in (("plain_griffin_lim_32", 32, 0.0, target),
-                                        ("fast_griffin_lim_32", 32, 0.99, target),
-                                        ("shifted_target_fast_griffin_lim_32", 32, 0.99, shifted)):
+  waves = jnp.asarray(test["speech"])
+  target = any2any.speech_target(waves, "dense", span)  # What the decoder learns to predict.
+  targets = [("plain_griffin_lim_32", 32, 0.0, target), ("fast_griffin_lim_32", 32, 0.99, target)]
+  if span:
+    targets.append(("centred_target_fast_griffin_lim_32", 32, 0.99, any2any.speech_target(waves)))  # Not stretched.
+  targets.append(("shifted_target_fast_griffin_lim_32", 32, 0.99, any2any.speech_target(waves, "shifted")))
+  for name, iterations, momentum, t in targets:
     run = jax.jit(lambda x, i=iterations, m=momentum: _waveform(x, i, m))
     waves = np.concatenate([np.asarray(run(t[k:k + 64])) for k in range(0, len(labels), 64)])
     out[f"real_speech_via_{name}"] = float(np.mean(hear(waves) == labels))
@@ -166,7 +169,8 @@ def main():
   os.makedirs(args.out, exist_ok=True)
   test = split_arrays("any_digits", "test")
   judges = any_to_any.Judges()
-  report = {"judges": judge_ceilings(test, judges), "phase": phase_reconstruction(test), "models": {}}
+  span = int(mmgen_jax.load(args.workdir[0]).config.model.speech_word_span)
+  report = {"judges": judge_ceilings(test, judges, span), "phase": phase_reconstruction(test), "models": {}}
   print(json.dumps(report["judges"], indent=1))
   for row in report["phase"]:
     print(row)

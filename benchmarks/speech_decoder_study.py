@@ -6,7 +6,8 @@ the training split). Each variant is then judged as the model is: z from one hel
 speech, video), the decoder's log-mel through fast Griffin-Lim, the spoken-digit judge's accuracy on the waveform.
 Variants: the decoder (`conv`: `any2any.SpeechDecoder`, template by upsampling convolutions, its delivery code held
 at 0; `dense`: `any2any.DenseSpeechDecoder`) x the target (`shifted`: the log-mel relative to the peak, noise and
-onset included; `dense`: the word above the noise floor, centred; `any2any.speech_target`) x the dense decoder's
+onset included; `dense`: the word above the noise floor, centred; `stretchedN`: the same stretched in time so that
+the word spans N frames, `model.speech_word_span`; `any2any.speech_target`) x the dense decoder's
 hidden width and output frame stride. Also prints how much of the target's variance the digit explains (the class
 means' error against the global mean's). For a model whose speech decoder reads the word form
 (`model.speech_word_form`), every variant reads it too: the clip's own in training, drawn from the training

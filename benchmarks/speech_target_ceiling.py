@@ -13,7 +13,10 @@ With `--workdir`, also a global-variance postfilter (statistical speech synthesi
 spectrograms, Toda & Tokuda 2007) on the model's X -> speech for the held-out split: each mel band's deviation from
 its mean over time scaled so that its variance over time is the training targets' average.
 
-  python benchmarks/speech_target_ceiling.py [--workdir workdirs/any2any_digits] [--clusters 1 2 4 8 16]
+`--span N` judges the target stretched in time so that the word spans N frames (`model.speech_word_span`) in place
+of the centred one.
+
+  python benchmarks/speech_target_ceiling.py [--workdir workdirs/any2any_digits] [--clusters 1 2 4 8 16] [--span 70]
 """
 import argparse
 import json
@@ -24,6 +27,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from mmgen_jax.data import split_arrays
+from mmgen_jax.layers import audio
 from mmgen_jax.metrics.speech_classifier import SpeechJudge
 from mmgen_jax.models import any2any
 from speech_decoder_study import targets  # benchmarks/, beside this script.
@@ -106,9 +110,17 @@ def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--clusters", type=int, nargs="+", default=[1, 2, 4, 8, 16])
   p.add_argument("--workdir", help="a trained any2any workdir: also the global-variance postfilter on its samples")
+  p.add_argument("--span", type=int, default=0, help="the target stretched so the word spans this many frames (0: "
+                 "centred only)")
   args = p.parse_args()
   train = split_arrays("any_digits", "train")
-  target, labels = np.asarray(targets(train["speech"], "dense")), np.asarray(train["label"])
+  labels = np.asarray(train["label"])
+  centred = targets(train["speech"], "dense")
+  first, last = audio.word_extent(centred + any2any.SPEECH_RANGE / any2any.SPEECH_SCALE)
+  length = np.asarray(last - first)
+  print(f"the training words' length (frames, layers/audio.word_extent): median {np.median(length):.1f}, 5th-95th "
+        f"percentile {np.percentile(length, 5):.1f}-{np.percentile(length, 95):.1f}", flush=True)
+  target = np.asarray(targets(train["speech"], f"stretched{args.span}") if args.span else centred)
   judge = SpeechJudge(progress=False)
   to_wave = jax.jit(lambda t: any2any.speech_waveform(t, 32))
   single = float(np.mean(heard(judge, to_wave, target) == labels))

@@ -96,3 +96,46 @@ def test_centre_in_time_puts_the_energy_centroid_in_the_middle_whatever_the_onse
   assert abs((per_frame * np.arange(40)).sum() / per_frame.sum() - 20.0) <= 0.5  # Whole frames: within half.
   assert centred[0].sum() == energy[0].sum()  # Nothing falls off the edges for an event that fits.
   np.testing.assert_array_equal(centred[2], 0.0)  # Silence stays silence.
+
+
+def _event(frames, start, length, bands=3):
+  """A word of `length` frames from `start`: a rising first band and a falling second, so order is visible."""
+  energy = np.zeros((frames, bands), np.float32)
+  ramp = np.linspace(1.0, 2.0, length, dtype=np.float32)
+  energy[start:start + length, 0] = ramp
+  energy[start:start + length, 1] = ramp[::-1]
+  return energy
+
+
+def _extent(energy, tail=0.02):
+  """The frames between the tail quantiles of the per-frame energy (the stretch's own definition, threshold 0)."""
+  per_frame = energy.sum(-1)
+  cdf = np.cumsum(per_frame) / per_frame.sum()
+  return np.interp(tail, cdf, np.arange(len(cdf))), np.interp(1 - tail, cdf, np.arange(len(cdf)))
+
+
+def test_stretch_in_time_maps_slow_and_fast_words_onto_one_span():
+  frames, span = 100, 50
+  slow, fast = _event(frames, 5, 70), _event(frames, 60, 24)  # A slow word early, a fast one late.
+  out = np.asarray(audio.stretch_in_time(jnp.asarray(np.stack([slow, fast])), span, threshold=0.0))
+  for word in out:
+    first, last = _extent(word)
+    assert abs(first - (frames / 2 - span / 2)) < 1.5 and abs(last - (frames / 2 + span / 2)) < 1.5
+    inside = word[27:73]
+    assert np.all(np.diff(inside[:, 0]) >= -1e-5) and np.all(np.diff(inside[:, 1]) <= 1e-5)  # Order kept.
+    np.testing.assert_allclose(word[:, 2], 0.0)  # A silent band stays silent.
+  # Stretched to one length, the two words line up: far closer than centred, where the slow one covers the other.
+  centred = np.asarray(audio.centre_in_time(jnp.asarray(np.stack([slow, fast]))))
+  assert np.abs(out[0] - out[1]).mean() < 0.1 * np.abs(centred[0] - centred[1]).mean()
+
+
+def test_stretch_in_time_ignores_quiet_frames_below_the_threshold_and_keeps_silence():
+  frames, span = 100, 40
+  word = _event(frames, 30, 20)
+  noisy = word + 0.05 * (np.arange(frames) % 2)[:, None]  # A faint hum in every other frame, far below the word.
+  batch = jnp.asarray(np.stack([word, noisy, np.zeros_like(word)]))[None]  # Two leading axes.
+  out = np.asarray(audio.stretch_in_time(batch, span))[0]
+  loud = np.flatnonzero(out[0].sum(-1) > 1e-6)
+  assert abs(loud[0] - 30) <= 2 and abs(loud[-1] - 70) <= 2  # 20 frames made about 40, about the middle.
+  np.testing.assert_allclose(out[1], out[0], atol=0.1)  # The hum does not move the word's ends.
+  np.testing.assert_array_equal(out[2], 0.0)

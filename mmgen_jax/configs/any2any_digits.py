@@ -29,6 +29,8 @@ def get_config(smoke=False):
       # from the training frequencies when sampling: averaged over forms, "five" is heard as "nine".
       # speech_frame_stride: the speech decoder outputs every third frame and interpolates: a third of its largest
       # layer, as well heard (benchmarks/speech_decoder_study.py; docs/results/any2any.md).
+      # speech_word_span: the speech decoder's target is stretched in time so that the word spans 70 frames (0.56 s,
+      # the training words' median length): the average over talkers of one word then keeps its sounds apart.
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
                  weights=[1.0, 50.0, 0.02, 0.5], private_dim=8, speech_wide=False, speech_decoder="dense",

@@ -147,31 +147,40 @@ def centre_in_time(energy):
   return jnp.where(inside[..., None], moved, 0.0).astype(energy.dtype)
 
 
+def word_extent(energy, threshold=0.2, tail=0.02):
+  """(first, last) float32 [...]: where the word lies in energies [..., frames, bands]: the `tail` and 1 - `tail`
+  quantiles in time of the per-frame energy in excess of `threshold` x the loudest frame's (a faint stationary
+  residue, which fills every frame, does not count). NaN for an all-zero input."""
+  frames = energy.shape[-2]
+  per_frame = jnp.sum(energy, axis=-1).astype(jnp.float32).reshape(-1, frames)  # [B, frames]
+  excess = jnp.maximum(per_frame - threshold * jnp.max(per_frame, -1, keepdims=True), 0.0)
+  total = jnp.sum(excess, -1, keepdims=True)
+  cdf = jnp.cumsum(excess, -1) / jnp.where(total > 0, total, jnp.nan)
+  t = jnp.arange(frames, dtype=jnp.float32)
+  quantile = jax.vmap(lambda q, c: jnp.interp(q, c, t), in_axes=(None, 0))
+  return quantile(tail, cdf).reshape(energy.shape[:-2]), quantile(1.0 - tail, cdf).reshape(energy.shape[:-2])
+
+
 def stretch_in_time(energy, span, threshold=0.2, tail=0.02):
-  """Non-negative energies [..., frames, bands] resampled in time (linear interpolation) so that the word spans
-  `span` frames centred on the middle frame (frames // 2); frames read from outside the input are 0. The word is
-  where the per-frame energy rises above `threshold` x the loudest frame's: from the `tail` to the 1 - `tail`
-  quantile of that excess in time. An all-zero input stays where it is.
+  """Non-negative energies [..., frames, bands] resampled in time (linear interpolation) so that the word
+  (`word_extent`) spans `span` frames centred on the middle frame (frames // 2); frames read from outside the input
+  are 0. An all-zero input stays where it is.
 
   Why: the same word from a slow and a fast talker lasts from about 0.3 to 0.7 s; centred but not stretched, the
   mean of many clips blurs each sound over the others' (a decoder trained under a Gaussian draws that mean).
   Stretched to one length, the sounds line up (docs/results/any2any.md)."""
   frames = energy.shape[-2]
-  lead = energy.shape[:-2]
-  per_frame = jnp.sum(energy, axis=-1).astype(jnp.float32).reshape(-1, frames)  # [B, frames]
-  excess = jnp.maximum(per_frame - threshold * jnp.max(per_frame, -1, keepdims=True), 0.0)
-  total = jnp.sum(excess, -1)
-  cdf = jnp.cumsum(excess, -1) / jnp.maximum(total, 1e-6)[:, None]
-  t = jnp.arange(frames, dtype=jnp.float32)
-  quantile = jax.vmap(lambda q, c: jnp.interp(q, c, t), in_axes=(None, 0))
   start, end = frames / 2 - span / 2, frames / 2 + span / 2
-  first = jnp.where(total > 0, quantile(tail, cdf), start)
-  last = jnp.where(total > 0, quantile(1.0 - tail, cdf), end)
-  source = (first[:, None] + (t[None] - start) * ((last - first) / (end - start))[:, None]).reshape(lead + (frames,))
+  first, last = word_extent(energy, threshold, tail)
+  silent = jnp.isnan(first)
+  first, last = jnp.where(silent, start, first), jnp.where(silent, end, last)
+  t = jnp.arange(frames, dtype=jnp.float32)
+  source = first[..., None] + (t - start) * ((last - first) / (end - start))[..., None]  # [..., frames]
   below = jnp.floor(source)
   fraction = (source - below)[..., None]
-  read = lambda i: jnp.take_along_axis(energy, jnp.clip(i, 0, frames - 1).astype(jnp.int32)[..., None], axis=-2)  # noqa: E731
-  moved = read(below) * (1.0 - fraction) + read(below + 1) * fraction
+  index = lambda i: jnp.clip(i, 0, frames - 1).astype(jnp.int32)[..., None]  # noqa: E731
+  moved = (jnp.take_along_axis(energy, index(below), axis=-2) * (1.0 - fraction)
+           + jnp.take_along_axis(energy, index(below + 1), axis=-2) * fraction)
   inside = ((source >= 0) & (source <= frames - 1))[..., None]
   return jnp.where(inside, moved, 0.0).astype(energy.dtype)
 

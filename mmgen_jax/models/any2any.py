@@ -7,8 +7,9 @@ Modalities (`model.modalities`, any subset of MODALITIES; each a pluggable exper
 - `speech` float32 [16000] at 16 kHz: log-mel CNN expert (`layers/audio.AudioEncoder`); a dense decoder draws the
   word from z alone as a log-mel spectrogram (every `model.speech_frame_stride`-th frame, interpolated between)
   under a unit Gaussian: what rises above each band's noise floor,
-  centred in time (`speech_target`), so the noise and the onset, which no other modality can tell, are not its to
-  predict; fast Griffin-Lim (`layers/audio.griffin_lim`) makes the waveform (the word in the middle of the clip).
+  centred in time and stretched to one length (`speech_target`, `model.speech_word_span` frames), so the noise, the
+  onset and the talker's rate, which no other modality can tell, are not its to predict; fast Griffin-Lim
+  (`layers/audio.griffin_lim`) makes the waveform (the word in the middle of the clip).
   With `model.speech_word_form` the decoder also reads the clip's word form ("seven", "number seven", "it's a seven",
   ...: the dataset's `word_form`), drawn from the training frequencies when sampling: a decoder that draws an average
   then averages one form's clips, not all forms' (the average over forms of "five" is heard as "nine";
@@ -51,8 +52,9 @@ from mmgen_jax.layers import code_density, likelihoods
 from mmgen_jax.layers.augment import random_roll
 from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
                                       sample_mixtures, sample_prior)
-from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim, stretch_in_time,
-                                    log_mel_spectrogram, mel_to_magnitude, num_frames, standardized_log_mel)
+from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
+                                    log_mel_spectrogram, mel_to_magnitude, num_frames, standardized_log_mel,
+                                    stretch_in_time)
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.precision import cast_floating, compute_dtype, mixed_apply
@@ -416,9 +418,11 @@ def speech_target(waves, decoder="dense", span=0):
   """The speech decoder's target from waveforms [..., 16000]: [..., frames, mels] in [-4, 0], 0 the loudest a bin
   can be and -4 (SPEECH_RANGE nats down, divided by SPEECH_SCALE) silence.
   "dense": how far each bin rises above its band's noise floor (`layers/audio.above_noise_floor`), capped at
-  SPEECH_RANGE, moved in time so its energy centroid is the middle frame: the word without the noise and the
-  onset, which only the clip itself shows (the judge hears 98% of real test clips through this target and
-  Griffin-Lim). "shifted" (older checkpoints): the log-mel relative to the clip's peak, floored SPEECH_RANGE down."""
+  SPEECH_RANGE, moved in time so its energy centroid is the middle frame (`span` = 0), or stretched in time so the
+  word spans `span` frames about the middle (`layers/audio.stretch_in_time`): the word without the noise, the
+  onset and (stretched) the talker's rate, which only the clip itself shows. Stretched, the mean of many clips of
+  one word keeps its sounds apart, and a decoder trained under a Gaussian draws that mean (docs/results/any2any.md).
+  "shifted" (older checkpoints): the log-mel relative to the clip's peak, floored SPEECH_RANGE down."""
   log_mel = log_mel_spectrogram(waves, speech.SAMPLE_RATE, SPEECH_FFT, SPEECH_HOP, SPEECH_MELS)
   relative = log_mel - log_mel.max(axis=(-2, -1), keepdims=True)
   if decoder == "shifted":
