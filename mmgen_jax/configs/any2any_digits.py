@@ -34,7 +34,7 @@ def get_config(smoke=False):
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
                  weights=[1.0, 50.0, 0.02, 0.5], private_dim=8, speech_wide=False, speech_decoder="dense",
-                 speech_hidden=1024, speech_frame_stride=3, speech_word_span=70, cross_private="auxiliary",
+                 speech_hidden=1024, speech_frame_stride=3, speech_word_span=70, speech_expert_span=0, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
                  prior_expert="generation", speech_word_form=True),

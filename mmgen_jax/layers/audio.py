@@ -185,6 +185,17 @@ def stretch_in_time(energy, span, threshold=0.2, tail=0.02):
   return jnp.where(inside, moved, 0.0).astype(energy.dtype)
 
 
+def word_features(x, sample_rate, n_fft, hop, n_mels, span=0, depth=12.0):
+  """[..., frames, n_mels] in [0, depth] from signals x [..., N]: how far each log-mel bin rises above its band's
+  noise floor (`above_noise_floor`, relative to the clip's peak, capped at `depth` nats), stretched in time so the
+  word spans `span` frames about the middle (`stretch_in_time`; span 0: only moved so its energy centroid is the
+  middle frame, `centre_in_time`): the word without the stationary noise, the onset or (stretched) the talker's
+  rate."""
+  log_mel = log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels)
+  word = jnp.minimum(above_noise_floor(log_mel - log_mel.max(axis=(-2, -1), keepdims=True)), depth)
+  return stretch_in_time(word, span) if span else centre_in_time(word)
+
+
 def dct_matrix(n, k):
   """float32 [n, k]: orthonormal DCT-II basis (scipy.fft.dct(norm='ortho') = x @ dct_matrix(n, n))."""
   i = np.arange(n)[:, None]
@@ -204,7 +215,13 @@ def standardized_log_mel(x, sample_rate, n_fft=256, hop=128, n_mels=64, dtype=jn
   """Each clip's log-mel spectrogram [..., frames, n_mels] shifted and scaled to zero mean and unit variance, so
   loudness does not matter (what the audio encoder reads and the multimodal VAE's audio decoder predicts). The
   statistics are float32, the result `dtype`."""
-  x = log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels, dtype=dtype).astype(jnp.float32)
+  return standardized(log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels, dtype=dtype), dtype)
+
+
+def standardized(x, dtype):
+  """Each clip's features [..., frames, bins] shifted and scaled to zero mean and unit variance, computed in float32,
+  returned in `dtype`."""
+  x = x.astype(jnp.float32)
   return ((x - x.mean(axis=(-2, -1), keepdims=True)) / (x.std(axis=(-2, -1), keepdims=True) + 1e-5)).astype(dtype)
 
 
@@ -250,12 +267,19 @@ class AudioEncoder(nn.Module):
   dim: int = 64
   kernel: int = 3
   pool_every: int = 0  # > 0: halve the time axis (max pooling) after every pool_every blocks: a wider view for words.
+  # > 0: the front end reads the word above each band's noise floor stretched to word_span frames (`word_features`)
+  # in place of the whole clip: the noise, the onset and the talker's rate left out.
+  word_span: int = 0
 
   @nn.compact
   def __call__(self, audio, train=True):
     del train
     # The front end computes in float32 from the waveform and returns the compute dtype (that of the input).
-    x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels, dtype=audio.dtype)
+    if self.word_span:
+      x = standardized(word_features(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels, self.word_span),
+                       audio.dtype)
+    else:
+      x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels, dtype=audio.dtype)
     x = nn.Dense(self.width)(x)
     for i in range(self.depth):
       x = x + nn.Conv(self.width, (self.kernel,))(nn.gelu(nn.LayerNorm()(x)))

@@ -30,6 +30,24 @@ def random_roll(rng, signals, max_shift):
   return jax.vmap(jnp.roll)(signals, shifts)
 
 
+def random_spectral_masks(rng, signals, sample_rate, band_masks=2, max_band=0.1, time_masks=2, max_time=0.05):
+  """SpecAugment's masks (Park et al. 2019) applied to waveforms [B, N]: per example, `band_masks` frequency bands
+  removed (each up to `max_band` of the mel scale wide, anywhere on it; zeroed in the clip's spectrum) and
+  `time_masks` stretches of up to `max_time` seconds silenced. A recogniser so trained cannot lean on any one band
+  or moment of a voice it has heard."""
+  b, n = signals.shape
+  band_rng, time_rng = jax.random.split(rng)
+  mel = 2595.0 * jnp.log10(1.0 + jnp.fft.rfftfreq(n, 1.0 / sample_rate) / 700.0)  # [n // 2 + 1]
+  top = mel[-1]
+  centre, width = jax.random.uniform(band_rng, (2, b, band_masks, 1))
+  removed = jnp.any(jnp.abs(mel - centre * top) < 0.5 * width * max_band * top, axis=1)  # [B, n // 2 + 1]
+  signals = jnp.fft.irfft(jnp.where(removed, 0.0, jnp.fft.rfft(signals)), n)
+  start, length = jax.random.uniform(time_rng, (2, b, time_masks, 1))
+  t = jnp.arange(n)
+  silenced = jnp.any((t >= start * n) & (t < start * n + length * max_time * sample_rate), axis=1)
+  return jnp.where(silenced, 0.0, signals).astype(signals.dtype)
+
+
 # --- differentiable augmentation for GANs on little data ----------------------------------------------------------
 
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")

@@ -49,12 +49,11 @@ from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
-from mmgen_jax.layers.augment import random_roll
+from mmgen_jax.layers.augment import random_roll, random_spectral_masks
 from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
                                       sample_mixtures, sample_prior)
-from mmgen_jax.layers.audio import (AudioEncoder, above_noise_floor, additive_synthesis, centre_in_time, griffin_lim,
-                                    log_mel_spectrogram, mel_to_magnitude, num_frames, standardized_log_mel,
-                                    stretch_in_time)
+from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_lim, log_mel_spectrogram,
+                                    mel_to_magnitude, num_frames, standardized_log_mel, word_features)
 from mmgen_jax.layers.fusion import pool
 from mmgen_jax.layers.pixels import to_float, to_uint8
 from mmgen_jax.layers.precision import cast_floating, compute_dtype, mixed_apply
@@ -74,7 +73,7 @@ NUM_WORD_FORMS = len(speech.WORD_FORMS)
 # `data.augment`: "speech_shift" rolls each training clip the speech expert reads by up to SPEECH_SHIFT samples
 # (0.2 s) either way. The expert then reads the word wherever it falls: without it, it read the training clips
 # right and clips of unseen voices far less often (docs/results/any2any.md).
-AUGMENTATIONS = ("speech_shift",)
+AUGMENTATIONS = ("speech_shift", "speech_masks")
 SPEECH_SHIFT = speech.SAMPLE_RATE // 5
 DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
 # Modalities whose decoders read their content from z alone (the private latent only places or colours it): their
@@ -137,13 +136,15 @@ class SpeechDecoder(nn.Module):
     return moved + floor + nn.Dense(self.mels)(delivery)[:, None, :]
 
 
-def speech_encoder(wide, dim):
+def speech_encoder(wide, dim, word_span=0):
   """The speech expert's network (`layers/audio.AudioEncoder`, tokens of `dim`): `wide` has 10 ms hops, 5-tap
   convolutions and two halvings (a view of ~0.5 s, a word's length); otherwise a view of 7 frames of 16 ms
-  (measured: 40% speech -> image accuracy on training voices at speech weight 0.5)."""
+  (measured: 40% speech -> image accuracy on training voices at speech weight 0.5). `word_span` > 0: it reads the
+  word above the noise floor stretched to that many of its frames (`layers/audio.word_features`)."""
   if wide:
-    return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 160, SPEECH_MELS, depth=4, dim=dim, kernel=5, pool_every=2)
-  return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS, dim=dim)
+    return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 160, SPEECH_MELS, depth=4, dim=dim, kernel=5, pool_every=2,
+                        word_span=word_span)
+  return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS, dim=dim, word_span=word_span)
 
 
 class AnyToAnyVAE(nn.Module):
@@ -165,6 +166,7 @@ class AnyToAnyVAE(nn.Module):
   speech_hidden: int = 1024
   speech_frame_stride: int = 1  # The dense speech decoder's output frame stride (DenseSpeechDecoder.frame_stride).
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
+  speech_expert_span: int = 0  # > 0: the speech expert reads the word stretched to this many of its frames.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -185,7 +187,7 @@ class AnyToAnyVAE(nn.Module):
       self.text_decoder = TextDecoder(self.vocab_size, self.text_dim, depth=self.text_depth, num_heads=4,
                                       max_len=self.max_len)
     if "speech" in has:
-      self.speech_encoder = speech_encoder(self.speech_wide, self.text_dim)
+      self.speech_encoder = speech_encoder(self.speech_wide, self.text_dim, self.speech_expert_span)
       frames = num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP)
       if self.speech_decoder == "dense":
         self.speech_decoder_net = DenseSpeechDecoder(frames, hidden=self.speech_hidden,
@@ -326,7 +328,7 @@ def make_model(config):
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
-                     reads_word_form(config))
+                     reads_word_form(config), m.speech_expert_span)
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
@@ -339,6 +341,7 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
+                   "model.speech_expert_span": 0,
                    "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
@@ -423,12 +426,10 @@ def speech_target(waves, decoder="dense", span=0):
   onset and (stretched) the talker's rate, which only the clip itself shows. Stretched, the mean of many clips of
   one word keeps its sounds apart, and a decoder trained under a Gaussian draws that mean (docs/results/any2any.md).
   "shifted" (older checkpoints): the log-mel relative to the clip's peak, floored SPEECH_RANGE down."""
-  log_mel = log_mel_spectrogram(waves, speech.SAMPLE_RATE, SPEECH_FFT, SPEECH_HOP, SPEECH_MELS)
-  relative = log_mel - log_mel.max(axis=(-2, -1), keepdims=True)
   if decoder == "shifted":
-    return jnp.maximum(relative, -SPEECH_RANGE) / SPEECH_SCALE
-  word = jnp.minimum(above_noise_floor(relative), SPEECH_RANGE)
-  word = stretch_in_time(word, span) if span else centre_in_time(word)
+    log_mel = log_mel_spectrogram(waves, speech.SAMPLE_RATE, SPEECH_FFT, SPEECH_HOP, SPEECH_MELS)
+    return jnp.maximum(log_mel - log_mel.max(axis=(-2, -1), keepdims=True), -SPEECH_RANGE) / SPEECH_SCALE
+  word = word_features(waves, speech.SAMPLE_RATE, SPEECH_FFT, SPEECH_HOP, SPEECH_MELS, span, SPEECH_RANGE)
   return (word - SPEECH_RANGE) / SPEECH_SCALE
 
 
@@ -472,8 +473,12 @@ def augment_inputs(config, inputs, rng):
   """The experts' inputs (`_model_inputs`) transformed at random as `data.augment` says: with "speech_shift", each
   clip float32 [B, 16000] rolled by its own shift of up to SPEECH_SHIFT samples. Only what the experts read: the
   decoders' targets stay the batch's (the speech target is centred in time anyway)."""
-  if "speech_shift" in config.data.get("augment", ()) and "speech" in inputs:
+  augment = config.data.get("augment", ())
+  if "speech_shift" in augment and "speech" in inputs:
     inputs = {**inputs, "speech": random_roll(rng, inputs["speech"], SPEECH_SHIFT)}
+  if "speech_masks" in augment and "speech" in inputs:  # Its own key: the shifts stay those of runs without masks.
+    inputs = {**inputs, "speech": random_spectral_masks(jax.random.fold_in(rng, 1), inputs["speech"],
+                                                        speech.SAMPLE_RATE)}
   return inputs
 
 
