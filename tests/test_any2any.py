@@ -14,7 +14,7 @@ from mmgen_jax.config import get_config
 from mmgen_jax.data import speech, split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.export import export_samples
-from mmgen_jax.layers import audio
+from mmgen_jax.layers import audio, augment
 from mmgen_jax.metrics import any_to_any
 from mmgen_jax.models import any2any
 
@@ -209,7 +209,8 @@ def test_conditions_outside_the_modalities_or_misshapen_are_user_errors():
 
 def test_speech_shift_rolls_each_clip_the_expert_reads_by_its_own_shift_and_nothing_else():
   config = get_config("any2any_digits", smoke=True)
-  assert list(config.data.augment) == ["speech_shift"]
+  assert list(config.data.augment) == ["speech_shift", "speech_masks"]
+  config.data.augment = ["speech_shift"]
   waves = np.random.default_rng(0).normal(size=(16, 16000)).astype(np.float32)
   inputs = {"speech": jnp.asarray(waves), "image": jnp.zeros((16, 32, 32, 1))}
   out = jax.jit(lambda x: any2any.augment_inputs(config, x, jax.random.PRNGKey(0)))(inputs)
@@ -226,6 +227,27 @@ def test_speech_shift_rolls_each_clip_the_expert_reads_by_its_own_shift_and_noth
   config.data.augment = ["flip"]
   with pytest.raises(UserError, match="data.augment has \\['flip'\\]"):
     any2any.make_model(config)
+
+
+def test_speech_masks_remove_bands_and_moments_of_each_clip_the_expert_reads():
+  config = get_config("any2any_digits", smoke=True)
+  config.data.augment = ["speech_shift", "speech_masks"]
+  any2any.make_model(config)  # A known augmentation.
+  t = np.arange(16000) / 16000
+  # Two tones far apart on the mel scale, each on one bin of the 1 s clip's spectrum (1 Hz apart), and at
+  # frequencies whose samples are never exactly 0 past the first, so only a mask silences the clip.
+  tone = np.sin(2 * np.pi * 441 * t) + np.sin(2 * np.pi * 3001 * t)
+  waves = jnp.asarray(np.tile(tone.astype(np.float32), (64, 1)))
+  masked = np.asarray(augment.random_spectral_masks(jax.random.PRNGKey(0), waves, 16000))
+  spectrum = np.abs(np.fft.rfft(masked)) / 8000  # A full-amplitude tone reads 1.
+  low, high = spectrum[:, 441], spectrum[:, 3001]
+  silent = np.abs(masked) < 1e-6
+  # Each clip loses at most two stretches of at most 0.05 s, and on most clips some of it goes silent.
+  assert silent[:, 1:].sum(1).max() <= 2 * 800 and np.mean(silent[:, 1:].sum(1) > 0) > 0.9
+  # A tone is removed when a band covers it and kept (less the silenced stretches) when none does: never between.
+  for level in (low, high):
+    assert np.all((level < 0.01) | (level > 0.85)), level
+    assert 0 < np.sum(level < 0.01) < 32
 
 
 def test_mixture_prior_samples_its_components():

@@ -13,9 +13,11 @@ from mmgen_jax.configs._base import shrink_for_smoke, zoo_config
 def get_config(smoke=False):
   config = zoo_config(
       "any2any", "any-to-any VAE (image + caption + speech + video, product of experts) on the real digits",
-      # augment: "speech_shift" rolls each clip the speech expert reads by up to 0.2 s (unseen voices: measured in
+      # augment: "speech_shift" rolls each clip the speech expert reads by up to 0.2 s, "speech_masks" removes two
+      # random mel bands and two moments of up to 50 ms from it (SpecAugment): both for unseen voices (measured in
       # docs/results/any2any.md).
-      data=dict(source="any_digits", image_size=32, channels=1, batch_size=32, augment=["speech_shift"]),
+      data=dict(source="any_digits", image_size=32, channels=1, batch_size=32,
+                augment=["speech_shift", "speech_masks"]),
       # weights: the log-likelihood weight of each modality, in model.modalities' order (a caption has ~8 tokens
       # against 1,024 pixels, 4,096 video pixels and 8,064 log-mel values). Speech's is low: a heavier log-mel term
       # claims the shared latent for the voice and timing, and z from speech then tells the word less (measured:
@@ -34,7 +36,7 @@ def get_config(smoke=False):
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
                  weights=[1.0, 50.0, 0.02, 0.5], private_dim=8, speech_wide=False, speech_decoder="dense",
-                 speech_hidden=1024, speech_frame_stride=3, speech_word_span=70, speech_expert_span=0, cross_private="auxiliary",
+                 speech_hidden=1024, speech_frame_stride=3, speech_word_span=70, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
                  prior_expert="generation", speech_word_form=True),

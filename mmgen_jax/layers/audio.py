@@ -215,13 +215,7 @@ def standardized_log_mel(x, sample_rate, n_fft=256, hop=128, n_mels=64, dtype=jn
   """Each clip's log-mel spectrogram [..., frames, n_mels] shifted and scaled to zero mean and unit variance, so
   loudness does not matter (what the audio encoder reads and the multimodal VAE's audio decoder predicts). The
   statistics are float32, the result `dtype`."""
-  return standardized(log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels, dtype=dtype), dtype)
-
-
-def standardized(x, dtype):
-  """Each clip's features [..., frames, bins] shifted and scaled to zero mean and unit variance, computed in float32,
-  returned in `dtype`."""
-  x = x.astype(jnp.float32)
+  x = log_mel_spectrogram(x, sample_rate, n_fft, hop, n_mels, dtype=dtype).astype(jnp.float32)
   return ((x - x.mean(axis=(-2, -1), keepdims=True)) / (x.std(axis=(-2, -1), keepdims=True) + 1e-5)).astype(dtype)
 
 
@@ -267,19 +261,12 @@ class AudioEncoder(nn.Module):
   dim: int = 64
   kernel: int = 3
   pool_every: int = 0  # > 0: halve the time axis (max pooling) after every pool_every blocks: a wider view for words.
-  # > 0: the front end reads the word above each band's noise floor stretched to word_span frames (`word_features`)
-  # in place of the whole clip: the noise, the onset and the talker's rate left out.
-  word_span: int = 0
 
   @nn.compact
   def __call__(self, audio, train=True):
     del train
     # The front end computes in float32 from the waveform and returns the compute dtype (that of the input).
-    if self.word_span:
-      x = standardized(word_features(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels, self.word_span),
-                       audio.dtype)
-    else:
-      x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels, dtype=audio.dtype)
+    x = standardized_log_mel(audio, self.sample_rate, self.n_fft, self.hop, self.n_mels, dtype=audio.dtype)
     x = nn.Dense(self.width)(x)
     for i in range(self.depth):
       x = x + nn.Conv(self.width, (self.kernel,))(nn.gelu(nn.LayerNorm()(x)))

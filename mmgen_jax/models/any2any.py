@@ -136,15 +136,13 @@ class SpeechDecoder(nn.Module):
     return moved + floor + nn.Dense(self.mels)(delivery)[:, None, :]
 
 
-def speech_encoder(wide, dim, word_span=0):
+def speech_encoder(wide, dim):
   """The speech expert's network (`layers/audio.AudioEncoder`, tokens of `dim`): `wide` has 10 ms hops, 5-tap
   convolutions and two halvings (a view of ~0.5 s, a word's length); otherwise a view of 7 frames of 16 ms
-  (measured: 40% speech -> image accuracy on training voices at speech weight 0.5). `word_span` > 0: it reads the
-  word above the noise floor stretched to that many of its frames (`layers/audio.word_features`)."""
+  (measured: 40% speech -> image accuracy on training voices at speech weight 0.5)."""
   if wide:
-    return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 160, SPEECH_MELS, depth=4, dim=dim, kernel=5, pool_every=2,
-                        word_span=word_span)
-  return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS, dim=dim, word_span=word_span)
+    return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 160, SPEECH_MELS, depth=4, dim=dim, kernel=5, pool_every=2)
+  return AudioEncoder(speech.SAMPLE_RATE, SPEECH_FFT, 2 * SPEECH_HOP, SPEECH_MELS, dim=dim)
 
 
 class AnyToAnyVAE(nn.Module):
@@ -166,7 +164,6 @@ class AnyToAnyVAE(nn.Module):
   speech_hidden: int = 1024
   speech_frame_stride: int = 1  # The dense speech decoder's output frame stride (DenseSpeechDecoder.frame_stride).
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
-  speech_expert_span: int = 0  # > 0: the speech expert reads the word stretched to this many of its frames.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -187,7 +184,7 @@ class AnyToAnyVAE(nn.Module):
       self.text_decoder = TextDecoder(self.vocab_size, self.text_dim, depth=self.text_depth, num_heads=4,
                                       max_len=self.max_len)
     if "speech" in has:
-      self.speech_encoder = speech_encoder(self.speech_wide, self.text_dim, self.speech_expert_span)
+      self.speech_encoder = speech_encoder(self.speech_wide, self.text_dim)
       frames = num_frames(speech.CLIP_SAMPLES, SPEECH_FFT, SPEECH_HOP)
       if self.speech_decoder == "dense":
         self.speech_decoder_net = DenseSpeechDecoder(frames, hidden=self.speech_hidden,
@@ -328,7 +325,7 @@ def make_model(config):
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
-                     reads_word_form(config), m.speech_expert_span)
+                     reads_word_form(config))
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
@@ -341,7 +338,6 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
-                   "model.speech_expert_span": 0,
                    "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
