@@ -4,8 +4,9 @@ phase reconstruction, and joint samples to look at and listen to.
 On the whole held-out test split of `any_digits` (test voices never heard in training, test digits never seen):
 1. The judges on real data: the spoken-digit judge on real clips, and on the same clips after they went through the
    speech decoder's target (`any2any.speech_target`: the word above the noise floor, stretched to the first
-   workdir's `model.speech_word_span`, and centred only as before it; and the older "shifted" target) and its route back to sound (mel pseudo-inverse + Griffin-Lim, plain and fast); the video
-   judge (frames, motion) and the digits classifier on real clips and images.
+   workdir's `model.speech_word_span`, and centred only as before it; and the older "shifted" target) and its
+   route back to sound (mel pseudo-inverse + Griffin-Lim, plain and fast); the video judge (frames, motion) and
+   the digits classifier on real clips and images.
 2. Phase reconstruction: spectral convergence of plain and fast Griffin-Lim by iteration count, with its time.
 3. For each --workdir: every direction S -> T (T generated from a posterior draw given S alone), video frames and
    motion, each modality's reconstruction (S -> S), and joint coherence from the prior (all four judges name one
@@ -46,12 +47,12 @@ def judge_ceilings(test, judges, span):
   out = any_to_any.real_data_report(test, MODALITIES, judges)
   labels = np.asarray(test["label"])
   hear = SpeechJudge(progress=False)
-  waves = jnp.asarray(test["speech"])
-  target = any2any.speech_target(waves, "dense", span)  # What the decoder learns to predict.
+  clips = jnp.asarray(test["speech"])
+  target = any2any.speech_target(clips, "dense", span)  # What the decoder learns to predict.
   targets = [("plain_griffin_lim_32", 32, 0.0, target), ("fast_griffin_lim_32", 32, 0.99, target)]
   if span:
-    targets.append(("centred_target_fast_griffin_lim_32", 32, 0.99, any2any.speech_target(waves)))  # Not stretched.
-  targets.append(("shifted_target_fast_griffin_lim_32", 32, 0.99, any2any.speech_target(waves, "shifted")))
+    targets.append(("centred_target_fast_griffin_lim_32", 32, 0.99, any2any.speech_target(clips)))  # Not stretched.
+  targets.append(("shifted_target_fast_griffin_lim_32", 32, 0.99, any2any.speech_target(clips, "shifted")))
   for name, iterations, momentum, t in targets:
     run = jax.jit(lambda x, i=iterations, m=momentum: _waveform(x, i, m))
     waves = np.concatenate([np.asarray(run(t[k:k + 64])) for k in range(0, len(labels), 64)])
@@ -169,13 +170,14 @@ def main():
   os.makedirs(args.out, exist_ok=True)
   test = split_arrays("any_digits", "test")
   judges = any_to_any.Judges()
-  span = int(mmgen_jax.load(args.workdir[0]).config.model.speech_word_span)
+  first = mmgen_jax.load(args.workdir[0])
+  span = int(first.config.model.speech_word_span)
   report = {"judges": judge_ceilings(test, judges, span), "phase": phase_reconstruction(test), "models": {}}
   print(json.dumps(report["judges"], indent=1))
   for row in report["phase"]:
     print(row)
   for i, workdir in enumerate(args.workdir or []):
-    model = mmgen_jax.load(workdir)
+    model = first if i == 0 else mmgen_jax.load(workdir)
     if args.prior_expert:
       model.config.model.prior_expert = args.prior_expert
     scores = model.evaluate(num=len(test["label"]), seed=args.seed)
