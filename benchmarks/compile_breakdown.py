@@ -61,8 +61,9 @@ def fusion_origins(hlo_text):
 def measure(config_name, batches, optimizer):
   """One run in this process: trace / lower / compile seconds of the config's step, and its fusion origins."""
   from mmgen_jax import parallel
+  from mmgen_jax.config import get_config
 
-  parallel.split_cpu_into_devices()  # As the trainer runs.
+  parallel.split_cpu_for(get_config(config_name))  # As the trainer runs.
   from zoo_speed import dumped_step
 
   if optimizer == "sgd":

@@ -42,7 +42,7 @@ def main():
 
     name = args.config
     config, batch = load_batch(args.batches, name, get_config(name))
-  parallel.split_cpu_into_devices(config.data.batch_size)  # As the trainer runs.
+  parallel.split_cpu_for(config)  # As the trainer runs.
   import jax
 
   from mmgen_jax.layers import conv

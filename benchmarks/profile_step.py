@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from mmgen_jax import parallel
+from mmgen_jax.config import get_config
 
 
 def main():
@@ -27,7 +28,7 @@ def main():
   p.add_argument("--steps", type=int, default=5)
   p.add_argument("--top", type=int, default=15)
   args = p.parse_args()
-  parallel.split_cpu_into_devices()  # As the trainer runs.
+  parallel.split_cpu_for(get_config(args.config))  # As the trainer runs.
   import jax
   from zoo_speed import dumped_step
 

@@ -6,8 +6,9 @@
                                                        # scikit-learn / scikit-image, e.g. a GPU image)
   python benchmarks/zoo_speed.py --batches DIR         # time on those saved batches
 
-On a CPU the step runs as the trainer runs it: split into one device per core (`parallel.split_cpu_into_devices`;
-MMGEN_CPU_DEVICES=1 measures XLA's single CPU device). Samplers run on one device, as `load(workdir).sample` does.
+On a CPU the step runs as the trainer runs it: split into one device per core (`parallel.split_cpu_into_devices`),
+at most the config's `train.cpu_devices` when it is timed alone (`parallel.split_cpu_for`); MMGEN_CPU_DEVICES=1
+measures XLA's single CPU device. Samplers run on one device, as `load(workdir).sample` does.
 Per config, one JSON line: init and train-step compile seconds (lower + compile, measured apart from running; XLA's
 persistent cache is off, so these are first-run compiles), step milliseconds and images/s at the config's batch
 size, the step's FLOPs (XLA's cost analysis) and achieved TFLOP/s (model FLOPs utilisation too, given the device's
@@ -18,6 +19,7 @@ throughput, on a batch drawn once from the config's own dataset.
 import argparse
 import json
 import os
+import sys
 import time
 
 import jax
@@ -165,9 +167,18 @@ def main():
   p.add_argument("--peak-tflops", type=float, help="the device's peak TFLOP/s for the compute dtype (MFU)")
   p.add_argument("--no-sample", action="store_true", help="time the train step only, not the sampler")
   args = p.parse_args()
-  parallel.split_cpu_into_devices()
+  names = args.configs.split(",")
+  if len(names) == 1:  # As the trainer runs it; configs timed together share one split, one device per core.
+    config = get_config(names[0])
+    parallel.split_cpu_for(apply_overrides(config, [s for s in args.set if s.split("=")[0] in config.flat_keys()]))
+  else:
+    parallel.split_cpu_into_devices()
+    capped = [n for n in names if get_config(n).train.get("cpu_devices", 0)]
+    if capped:
+      print(f"note: {', '.join(capped)} train(s) on fewer CPU devices than one per core (train.cpu_devices): time "
+            f"each alone to run its step as the trainer does", file=sys.stderr)
   device = jax.devices()[0].device_kind
-  for name in args.configs.split(","):
+  for name in names:
     config = get_config(name)
     family = get_family(config.family)
     try:

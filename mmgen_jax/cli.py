@@ -21,8 +21,7 @@ def _train(args):
   check_train_config(config)
   # Before anything starts JAX's backends: on a CPU, one device per core, at most the config's `train.cpu_devices`
   # (see the function for why and the numbers).
-  parallel.split_cpu_into_devices(config.data.batch_size // (args.num_processes or 1),
-                                  most=config.train.get("cpu_devices", 0))
+  parallel.split_cpu_for(config, args.num_processes or 1)
   parallel.initialize_distributed(args.coordinator, args.num_processes, args.process_id)
   family = get_family(config.family)
   train(config, args.workdir, family, resume=True if args.resume else (False if args.no_resume else None),

@@ -69,6 +69,13 @@ def split_cpu_into_devices(batch_size=None, most=0):
     os.environ["XLA_FLAGS"] = f"{flags} {_COUNT_FLAG}={count}".strip()
 
 
+def split_cpu_for(config, processes=1):
+  """`split_cpu_into_devices` as training splits the CPU for `config`: over its per-process batch, at most its
+  `train.cpu_devices`. The CLI and the benchmarks that time a config's step as the trainer runs it share this, so
+  that a config that trains as one device (`any2any_digits`) is timed as one."""
+  split_cpu_into_devices(config.data.batch_size // processes, most=config.train.get("cpu_devices", 0))
+
+
 def initialize_distributed(coordinator_address=None, num_processes=None, process_id=None):
   """Starts `jax.distributed` when asked explicitly or when the environment describes a multi-host job.
 

@@ -117,6 +117,26 @@ def test_split_cpu_into_devices_sets_the_count_unless_xla_flags_do(flags, batch,
   assert out.stdout.split()[-1] == expected
 
 
+
+def test_split_cpu_for_a_config_keeps_its_cap_as_the_trainer_does(monkeypatch):
+  """The CLI and the step benchmarks split the CPU for a config through one function: any2any_digits, capped at one
+  device, runs as one on a machine of any core count (the benchmarks once timed it split per core)."""
+  from mmgen_jax import parallel
+  from mmgen_jax.config import get_config
+
+  env = {k: v for k, v in os.environ.items() if k != parallel.CPU_DEVICES_ENV}
+  env["XLA_FLAGS"] = ""
+  code = ("from mmgen_jax import parallel; from mmgen_jax.config import get_config; "
+          "parallel.split_cpu_for(get_config('any2any_digits')); import jax; print(jax.device_count())")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.split()[-1] == "1"
+  calls = []
+  monkeypatch.setattr(parallel, "split_cpu_into_devices", lambda batch, most: calls.append((batch, most)))
+  config = get_config("dcgan_digits")
+  parallel.split_cpu_for(config, processes=2)
+  assert calls == [(config.data.batch_size // 2, 0)]
+
 def test_the_adversarial_step_moves_no_examples_between_devices():
   """D sees real and fake interleaved, so on a batch-sharded mesh each device keeps its own slices: a compiled
   two-device DCGAN step has the gradient and batch-norm all-reduces and no all-to-all or permutation."""
