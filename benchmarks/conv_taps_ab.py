@@ -8,8 +8,8 @@ tap-by-tap weight gradient (`--switch taps`, the default) or the one-matmul conv
 
 Both steps are compiled first (the form switched on or off by `MIN_TAPS_CHANNELS` or `MAX_MATMUL_POSITIONS` while
 tracing), then timed in turn `--rounds` times, `--steps` steps each, so a drift in this shared machine's speed hits
-both alike. Rules of `layers/conv.py` (which layers get the taps) apply as they stand: `--all-layers` sets MIN_TAPS_ROWS to 0 to see
-what the taps would do on every layer with 8+ output channels. One JSON line per timing.
+both alike. Rules of `layers/conv.py` (which layers get the taps) apply as they stand: `--all-layers` sets
+MIN_TAPS_ROWS to 0 to see what the taps would do on every layer with 8+ output channels. One JSON line per timing.
 """
 import argparse
 import json
