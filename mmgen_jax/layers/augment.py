@@ -4,6 +4,9 @@ import itertools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from mmgen_jax.layers.audio import hz_to_mel
 
 
 def random_flip(rng, images):
@@ -37,8 +40,8 @@ def random_spectral_masks(rng, signals, sample_rate, band_masks=2, max_band=0.1,
   or moment of a voice it has heard."""
   b, n = signals.shape
   band_rng, time_rng = jax.random.split(rng)
-  mel = 2595.0 * jnp.log10(1.0 + jnp.fft.rfftfreq(n, 1.0 / sample_rate) / 700.0)  # [n // 2 + 1]
-  top = mel[-1]
+  mel = hz_to_mel(np.fft.rfftfreq(n, 1.0 / sample_rate)).astype(np.float32)  # [n // 2 + 1], a constant.
+  top = float(mel[-1])
   centre, width = jax.random.uniform(band_rng, (2, b, band_masks, 1))
   removed = jnp.any(jnp.abs(mel - centre * top) < 0.5 * width * max_band * top, axis=1)  # [B, n // 2 + 1]
   signals = jnp.fft.irfft(jnp.where(removed, 0.0, jnp.fft.rfft(signals)), n)
