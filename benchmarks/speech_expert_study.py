@@ -3,13 +3,15 @@ expert, whose reading of the word bounds every direction out of speech.
 
 Each variant is the expert's network (`layers/audio.AudioEncoder` as `any2any` builds it, pooled by mean and max
 over time) with a linear digit readout, trained as a classifier (Adam, cosine decay from 1e-3, batches of 32) on the
-`any_digits` training split only (1,528 clips, the data the any-to-any model trains on) and scored on the test
-split's held-out voices. Variants: `narrow` (16 ms hops, 3-tap convolutions: a 7-frame view; the config) or `wide`
+`any_digits` training split only (the data the any-to-any model trains on: the first `--takes` takes of its 1,528
+digits, each take another clip of each digit) and scored on the test split's held-out voices. Variants: takes (1:
+1,528 clips; 4: all 6,112) x `narrow` (16 ms hops, 3-tap convolutions: a 7-frame view; the config) or `wide`
 (`model.speech_wide`: 10 ms hops, 5-tap convolutions, two halvings: ~0.5 s, a word's length) x random time shifts of
 the clips in training (up to 0.2 s, wrapping around) or none. A label-trained readout is an upper bound on what the
 ELBO teaches the same network, not the model's figure; it ranks the networks on the same data.
 
-  python benchmarks/speech_expert_study.py [--steps 1500] [--seeds 2]
+  python benchmarks/speech_expert_study.py [--steps 1500] [--seeds 2] [--takes 1,4] [--experts narrow,wide]
+      [--shifts none,0.2]
 """
 import argparse
 import time
@@ -20,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mmgen_jax.data import batch_indices, split_arrays
+from mmgen_jax.data import any_digits, batch_indices, split_arrays
 from mmgen_jax.models import any2any
 
 MAX_SHIFT = 3200  # 0.2 s at 16 kHz, as the spoken-digit judge trains with.
@@ -68,22 +70,27 @@ def main():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--steps", type=int, default=1500)
   p.add_argument("--seeds", type=int, default=2)
+  p.add_argument("--takes", default="1,4", help="comma-separated: train on the first N takes of each digit")
+  p.add_argument("--experts", default="narrow,wide", help="comma-separated: narrow, wide")
+  p.add_argument("--shifts", default="none,0.2", help="comma-separated: none, 0.2 (s, random time shifts)")
   args = p.parse_args()
-  train, test = split_arrays("any_digits", "train"), split_arrays("any_digits", "test")
+  full, test = split_arrays("any_digits", "train"), split_arrays("any_digits", "test")
   rows = []
-  for wide in (False, True):
-    for shift in (False, True):
-      start = time.perf_counter()
-      scores = [run(wide, shift, train, test, args.steps, seed) for seed in range(args.seeds)]
-      rows.append((wide, shift, scores, (time.perf_counter() - start) / args.seeds))
-      print(rows[-1], flush=True)
-  print(f"\n{len(train['label'])} training clips, {len(test['label'])} test clips (held-out voices), {args.steps} "
-        f"steps of 32; test accuracy (%) per seed")
-  print("| expert | time shifts in training | " + " | ".join(f"seed {s}" for s in range(args.seeds))
+  for takes in [int(t) for t in args.takes.split(",")]:
+    first = np.asarray(full["id"]) < takes * any_digits.TAKE_ID_STRIDE
+    train = {k: np.asarray(full[k])[first] for k in ("speech", "label")}
+    for expert in args.experts.split(","):
+      for shift in [s == "0.2" for s in args.shifts.split(",")]:
+        start = time.perf_counter()
+        scores = [run(expert == "wide", shift, train, test, args.steps, seed) for seed in range(args.seeds)]
+        rows.append((len(train["label"]), expert, shift, scores, (time.perf_counter() - start) / args.seeds))
+        print(rows[-1], flush=True)
+  print(f"\n{len(test['label'])} test clips (held-out voices), {args.steps} steps of 32; test accuracy (%) per seed")
+  print("| training clips | expert | time shifts in training | " + " | ".join(f"seed {s}" for s in range(args.seeds))
         + " | mean | s per run |")
-  print("|---|---|" + "---|" * (args.seeds + 2))
-  for wide, shift, scores, seconds in rows:
-    print(f"| {'wide' if wide else 'narrow'} | {'up to 0.2 s' if shift else 'none'} | "
+  print("|---|---|---|" + "---|" * (args.seeds + 2))
+  for clips, expert, shift, scores, seconds in rows:
+    print(f"| {clips:,} | {expert} | {'up to 0.2 s' if shift else 'none'} | "
           + " | ".join(f"{100 * s:.1f}" for s in scores) + f" | {100 * np.mean(scores):.1f} | {seconds:.0f} |")
 
 

@@ -36,6 +36,28 @@ def test_voices_split_train_and_test_and_clips_are_reproducible():
   assert set(held_out["voice"]) <= set(test)
 
 
+def test_training_digits_come_in_takes_with_their_own_clip_and_motion():
+  """Each training digit is in TAKES examples: the same image and caption, another clip (voice, form) and motion;
+  ids stay unique and take 0 keeps the digit's id. The test split is one take per digit."""
+  from mmgen_jax.data import any_digits, digits
+
+  train, test = split_arrays("any_digits", "train"), split_arrays("any_digits", "test")
+  k, n = any_digits.TAKES["train"], len(digits.split_ids("train"))
+  assert k > 1 and len(train["id"]) == k * n and len(np.unique(train["id"])) == k * n
+  np.testing.assert_array_equal(train["id"][:n], digits.split_ids("train"))
+  np.testing.assert_array_equal(train["id"][n:2 * n] - any_digits.TAKE_ID_STRIDE, train["id"][:n])
+  takes = {f: train[f].reshape((k, n) + train[f].shape[1:]) for f in ("image", "text", "label", "speech", "video",
+                                                                        "voice")}
+  for f in ("image", "text", "label"):
+    assert all(np.array_equal(takes[f][0], takes[f][j]) for j in range(1, k))
+  for j in range(1, k):  # Another voice for most clips, another motion for most videos.
+    assert np.mean(takes["voice"][0] != takes["voice"][j]) > 0.9
+    assert np.mean((takes["video"][0] != takes["video"][j]).any((1, 2, 3, 4))) > 0.9
+    assert np.mean(np.abs(takes["speech"][0] - takes["speech"][j]).max(1) > 0.1) > 0.9
+  assert set(train["voice"]) <= set(speech.split_voices("train"))
+  np.testing.assert_array_equal(test["id"], digits.split_ids("test"))
+
+
 def test_a_clips_word_form_is_the_form_it_says():
   """The recorded `word_form` is the one said: the same draws with the form passed in say the same sound, another
   form another sound; the split's forms follow word_form_probabilities (the bare digit twice as often)."""

@@ -6,6 +6,13 @@ digit (`speech.py`: eSpeak NG, 1 s at 16 kHz, voices split between train and tes
 of 32x32). Features: image uint8 [32, 32, 1], label, id, text str, speech float32 [16000], voice str (the eSpeak
 variant), word_form int64 (how the clip says the digit: an index into `speech.WORD_FORMS`, e.g. "number {}"),
 video uint8 [4, 32, 32, 1], dtmf float32 [4000] (the `digits` DTMF clip: tones as an alternative audio).
+
+The training split holds each training digit in TAKES["train"] = 4 examples ("takes"): the same image, caption and
+DTMF tones with a spoken clip of its own (another voice, word form, room and noise) and a motion of its own; the
+test split one take per digit. Why: the four modalities share only the digit, so a take is as true a pairing as
+the first, and a spoken-digit network trained on 4x the clips of the training voices hears unseen voices far better
+(`benchmarks/speech_expert_study.py --takes`; docs/results/any2any.md). An example's `id` is its digit's id plus
+TAKE_ID_STRIDE x its take: take 0 is the digit's own id, and its clip and motion are those of a one-take split.
 """
 import numpy as np
 
@@ -14,13 +21,20 @@ from mmgen_jax.data import clips, digits, speech
 FRAMES = 4
 SPEECH_SEED = 3
 VIDEO_SEED = {"train": 31, "test": 32}
+TAKES = {"train": 4, "test": 1}
+TAKE_ID_STRIDE = 10_000  # Above any digit's id (1,797 images).
 
 
 def any_digits_arrays(split):
-  """The examples of 'train' (1,528) or 'test' (269), in id order; see the module docstring."""
+  """The examples of 'train' (4 x 1,528 = 6,112: TAKES) or 'test' (269), in id order (take by take); see the module
+  docstring."""
   base = digits.digits_arrays(split)
-  said, voice, word_form = speech.spoken_digits(base["label"], base["id"], split, SPEECH_SEED)
-  moving = clips.moving_digit_clips(base["image"], VIDEO_SEED[split], 1, context=FRAMES - 1)
-  video = np.concatenate([moving["video"], moving["target"][:, None]], axis=1)
-  return {"image": base["image"], "label": base["label"], "id": base["id"], "text": base["text"], "speech": said,
-          "voice": voice, "word_form": word_form, "video": video, "dtmf": base["audio"]}
+  takes = []
+  for take in range(TAKES[split]):
+    ids = base["id"] + TAKE_ID_STRIDE * take
+    said, voice, word_form = speech.spoken_digits(base["label"], ids, split, SPEECH_SEED)
+    moving = clips.moving_digit_clips(base["image"], VIDEO_SEED[split] + 1000 * take, 1, context=FRAMES - 1)
+    video = np.concatenate([moving["video"], moving["target"][:, None]], axis=1)
+    takes.append({"image": base["image"], "label": base["label"], "id": ids, "text": base["text"], "speech": said,
+                  "voice": voice, "word_form": word_form, "video": video, "dtmf": base["audio"]})
+  return {k: np.concatenate([t[k] for t in takes]) for k in takes[0]}

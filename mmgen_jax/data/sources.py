@@ -26,7 +26,7 @@ EMBEDDED = {"digits": digits.digits_arrays, "moving_digits": clips.moving_digits
 # bumps its version, so prepared copies made by older code are never read.
 EMBEDDED_VERSIONS = {"digits": "2.0.0", "moving_digits": "1.0.0", "photo_clips": "1.0.0", "photos": "1.0.0",
                      "faces": "1.0.0", "photo_videos": "2.0.0", "photo_styles": "1.0.0",
-                     "video_styles": "1.0.0", "any_digits": "1.1.0"}
+                     "video_styles": "1.0.0", "any_digits": "2.0.0"}
 EMBEDDED_SPLITS = ("train", "test")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 

@@ -175,6 +175,9 @@ class MmgenAnyDigits(_EmbeddedBuilder):
   video (`data/any_digits.py`)."""
 
   VERSION = tfds.core.Version(EMBEDDED_VERSIONS["any_digits"])
+  RELEASE_NOTES = {"1.0.0": "image, caption, eSpeak NG clip, moving-digit video and DTMF tones per digit.",
+                   "1.1.0": "word_form: how each clip says its digit.",
+                   "2.0.0": "four takes of each training digit, each with its own spoken clip and motion."}
   arrays = staticmethod(any_digits.any_digits_arrays)
 
   def _info(self):
