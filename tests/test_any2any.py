@@ -305,30 +305,6 @@ def test_sprites_render_and_crop_are_exact_translations():
   assert float(windows.sum()) > 0.97 * float(video.sum())
 
 
-def test_ballistic_trajectories_move_as_the_dataset_moves_its_digits():
-  """The ballistic decoder's corners are the real clips' motion (`clips.bounce` of start + velocity x t), gradients
-  flow to the start and the velocity through a bounce, and every code, however far from the codes training saw,
-  moves within max_speed per axis and inside the canvas."""
-  from mmgen_jax.data import clips
-  from mmgen_jax.layers import sprites
-
-  start, velocity = jnp.asarray([[2.0, 15.0], [8.0, 8.0]]), jnp.asarray([[-3.0, 2.0], [1.5, -0.5]])
-  corners = sprites.ballistic_corners(start, velocity, 6, 16)
-  expected = clips.bounce(np.asarray(start)[:, None] + np.asarray(velocity)[:, None] * np.arange(6)[:, None], 16)
-  np.testing.assert_allclose(corners, expected, atol=1e-6)
-  np.testing.assert_allclose(corners[0, :, 0], [2, 1, 4, 7, 10, 13])  # Off the top wall and back.
-  # Past the wall the step still moves the corner, the other way: d(position at t = 2)/d(start) = -1.
-  grads = jax.grad(lambda s, v: sprites.ballistic_corners(s, v, 6, 16)[0, 2, 0], argnums=(0, 1))(start, velocity)
-  np.testing.assert_allclose([grads[0][0, 0], grads[1][0, 0]], [-1.0, -2.0])
-  decoder = sprites.SpriteVideoDecoder((8, 4), 4, 32, motion="ballistic", max_speed=3.0)
-  codes = jax.random.normal(jax.random.PRNGKey(0), (64, 6)) * 30.0  # Far outside N(0, I).
-  params = decoder.init(jax.random.PRNGKey(1), codes[:, :4], codes[:, 4:])
-  video = np.asarray(jax.nn.sigmoid(decoder.apply(params, codes[:, :4], codes[:, 4:])))[..., 0]
-  assert video.shape == (64, 4, 32, 32)
-  steps = np.abs(np.diff(any_to_any.centroids(video[..., None]), axis=1))
-  assert steps.max() <= 3.0 + 1e-3
-
-
 def test_the_train_step_fits_the_prior_that_prior_samples_come_from(smoke_workdir):
   """Training writes the joint posterior's codes into the fitted prior's bank and fits its mixture to them (the
   smoke run's bank fills at step 2: a fresh fit); samples given no modality draw z from that mixture, and from the

@@ -12,7 +12,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from mmgen_jax.data.clips import bounce
 from mmgen_jax.layers.vision import ConvDecoder, ConvEncoder
 
 
@@ -75,31 +74,14 @@ class SpriteVideoEncoder(nn.Module):
     return jnp.concatenate([appearance, motion.reshape(b, 2 * t).astype(appearance.dtype)], -1)
 
 
-MOTIONS = ("free", "ballistic")
-
-
-def ballistic_corners(start, velocity, frames, high):
-  """Corners [B, T, 2] of an object starting at `start` [B, 2] and moving at `velocity` [B, 2] (pixels per frame),
-  bouncing off the walls of [0, high]: the motion of Moving MNIST-style clips, differentiable in both."""
-  t = jnp.arange(frames, dtype=start.dtype)
-  return bounce(start[:, None, :] + velocity[:, None, :] * t[None, :, None], high)
-
-
 class SpriteVideoDecoder(nn.Module):
   """(content [B, C], motion code [B, M]) -> Bernoulli logits [B, T, canvas, canvas, 1]: a sprite drawn from the
-  content alone (CNN decoder, sigmoid), rendered at T positions read from both codes by an MLP. A motion code (a
-  private latent) can say where, never what.
-
-  motion: "free" reads each frame's position independently (sigmoid-scaled into the canvas); "ballistic" reads a
-  start and a velocity of at most `max_speed` pixels per frame per axis and bounces off the walls
-  (`ballistic_corners`). Why ballistic: a free trajectory drawn from a code no clip gave can speed up, jump or stand
-  still between frames, which no clip of a thrown object does (measured on `any_digits`: docs/results/any2any.md)."""
+  content alone (CNN decoder, sigmoid), rendered at T positions read from both codes (an MLP, sigmoid-scaled into
+  the canvas). A motion code (a private latent) can say where, never what."""
   widths: tuple
   frames: int
   canvas: int
   sprite: int = 16
-  motion: str = "free"
-  max_speed: float = 3.0
 
   @nn.compact
   def __call__(self, content, motion):
@@ -107,13 +89,7 @@ class SpriteVideoDecoder(nn.Module):
     sprite = jax.nn.sigmoid(ConvDecoder(self.widths, 1, start=start)(content)[..., 0])  # [B, S, S]
     code = jnp.concatenate([content, motion], -1)
     h = nn.gelu(nn.Dense(64)(code))
-    high = self.canvas - self.sprite
-    if self.motion == "ballistic":
-      start_velocity = nn.Dense(4)(h).astype(jnp.float32)  # Positions in float32, as `shift_matrix` needs.
-      corners = ballistic_corners(jax.nn.sigmoid(start_velocity[:, :2]) * high,
-                                  jnp.tanh(start_velocity[:, 2:]) * self.max_speed, self.frames, high)
-    else:
-      corners = jax.nn.sigmoid(nn.Dense(2 * self.frames)(h)).reshape(code.shape[0], self.frames, 2) * high
-    frames = render(sprite, corners, self.canvas)
+    position = jax.nn.sigmoid(nn.Dense(2 * self.frames)(h)).reshape(code.shape[0], self.frames, 2)
+    frames = render(sprite, position * (self.canvas - self.sprite), self.canvas)
     p = jnp.clip(frames, 1e-4, 1.0 - 1e-4)
     return (jnp.log(p) - jnp.log1p(-p))[..., None]
