@@ -27,9 +27,10 @@ SEED = {"train": 11, "test": 12}
 
 
 def bounce(positions, high):
-  """Positions reflected into [0, high] (a ball bouncing between walls): float or int arrays of any shape, numpy or
-  jax (operators only: `layers/sprites.py` bounces its decoded trajectories with it, differentiably)."""
-  return high - abs(positions % (2 * high) - high)
+  """Positions reflected into [0, high] (a ball bouncing between walls): float or int arrays, any shape."""
+  period = 2 * high
+  q = np.mod(positions, period)
+  return np.where(q > high, period - q, q)
 
 
 def moving_digit_clips(images, seed, clips_per_image, context=CONTEXT_FRAMES):

@@ -3,8 +3,8 @@ the test split is on voices it never heard. It judges generated speech (after ph
 digits classifier judges generated images; it shares nothing with any generator.
 
 Training clips are synthesised afresh (`data/speech.spoken_digits` over ids no dataset uses, the train voices, a
-fixed seed): 8,000 clips, ~5x the `any_digits` training split. The weights ship in `metrics/weights/` like the
-digits classifier's; without them they are trained once per machine and cached. `python -m
+fixed seed): 8,000 clips, ~1.3x the `any_digits` training split's 6,112. The weights ship in `metrics/weights/`
+like the digits classifier's; without them they are trained once per machine and cached. `python -m
 mmgen_jax.metrics.speech_classifier` trains one into the cache and prints its test accuracy.
 """
 import json
@@ -135,7 +135,7 @@ def _trained_path(progress=True):
 def main():
   """Trains the judge into the cache (once) and prints where it is and its test accuracy; with --clips N, a study:
   the same training on N fresh clips of the training voices, not cached (how much speech a spoken-digit reader
-  needs: `any_digits` trains its generators on 1,528 clips)."""
+  needs: `any_digits` trains its generators on 6,112 clips, four takes of its 1,528 training digits)."""
   import argparse
 
   parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
