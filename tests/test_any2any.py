@@ -305,22 +305,6 @@ def test_sprites_render_and_crop_are_exact_translations():
   assert float(windows.sum()) > 0.97 * float(video.sum())
 
 
-def test_a_trajectory_read_from_the_motion_code_alone_is_the_same_whatever_the_content():
-  """With motion_only, two content codes on one motion code move their (different) sprites along the same path: the
-  ink centroids take the same steps. Reading both codes, they do not."""
-  from mmgen_jax.layers import sprites
-
-  content = jax.random.normal(jax.random.PRNGKey(0), (2, 6)) * 3.0
-  motion = jnp.tile(jax.random.normal(jax.random.PRNGKey(1), (1, 3)), (2, 1))
-  for motion_only in (True, False):
-    decoder = sprites.SpriteVideoDecoder((8, 4), 4, 32, motion_only=motion_only)
-    params = decoder.init(jax.random.PRNGKey(2), content, motion)
-    video = jax.nn.sigmoid(decoder.apply(params, content, motion))
-    steps = np.diff(any_to_any.centroids(np.asarray(video)), axis=1)  # [2, T - 1, 2]
-    assert float(jnp.abs(video[0] - video[1]).max()) > 0.1  # Two sprites.
-    assert np.allclose(steps[0], steps[1], atol=0.02) == motion_only
-
-
 def test_the_train_step_fits_the_prior_that_prior_samples_come_from(smoke_workdir):
   """Training writes the joint posterior's codes into the fitted prior's bank and fits its mixture to them (the
   smoke run's bank fills at step 2: a fresh fit); samples given no modality draw z from that mixture, and from the

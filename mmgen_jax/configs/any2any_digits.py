@@ -33,15 +33,13 @@ def get_config(smoke=False):
       # layer, as well heard (benchmarks/speech_decoder_study.py; docs/results/any2any.md).
       # speech_word_span: the speech decoder's target is stretched in time so that the word spans 70 frames (0.56 s,
       # the training words' median length): the average over talkers of one word then keeps its sounds apart.
-      # video_trajectory_from: the video's motion is read from its private latent alone, not from z too: a broad
-      # posterior's z then cannot make a motion no clip has (docs/results/any2any.md).
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
                  text_dim=64, text_depth=2, max_len=12, memory_tokens=4, video_frames=4,
                  weights=[1.0, 50.0, 0.02, 0.5], private_dim=8, speech_wide=False, speech_decoder="dense",
                  speech_hidden=1024, speech_frame_stride=3, speech_word_span=70, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
-                 prior_expert="generation", speech_word_form=True, video_trajectory_from="private"),
+                 prior_expert="generation", speech_word_form=True),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
       # cpu_devices: on a CPU the step runs as one device, not one per core: split in two, each device transposes

@@ -76,21 +76,18 @@ class SpriteVideoEncoder(nn.Module):
 
 class SpriteVideoDecoder(nn.Module):
   """(content [B, C], motion code [B, M]) -> Bernoulli logits [B, T, canvas, canvas, 1]: a sprite drawn from the
-  content alone (CNN decoder, sigmoid), rendered at T positions read by an MLP (sigmoid-scaled into the canvas)
-  from both codes, or with `motion_only` from the motion code alone. A motion code (a private latent) can say
-  where, never what; with `motion_only` the content cannot say where either, so a content code no clip gave (a
-  broad posterior's draw) cannot make a motion no clip has."""
+  content alone (CNN decoder, sigmoid), rendered at T positions read from both codes (an MLP, sigmoid-scaled into
+  the canvas). A motion code (a private latent) can say where, never what."""
   widths: tuple
   frames: int
   canvas: int
   sprite: int = 16
-  motion_only: bool = False
 
   @nn.compact
   def __call__(self, content, motion):
     start = self.sprite // 2 ** len(self.widths)
     sprite = jax.nn.sigmoid(ConvDecoder(self.widths, 1, start=start)(content)[..., 0])  # [B, S, S]
-    code = motion if self.motion_only else jnp.concatenate([content, motion], -1)
+    code = jnp.concatenate([content, motion], -1)
     h = nn.gelu(nn.Dense(64)(code))
     position = jax.nn.sigmoid(nn.Dense(2 * self.frames)(h)).reshape(code.shape[0], self.frames, 2)
     frames = render(sprite, position * (self.canvas - self.sprite), self.canvas)

@@ -166,7 +166,6 @@ class AnyToAnyVAE(nn.Module):
   speech_hidden: int = 1024
   speech_frame_stride: int = 1  # The dense speech decoder's output frame stride (DenseSpeechDecoder.frame_stride).
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
-  video_trajectory_from: str = "both"  # What the video decoder's trajectory reads: "both" z and w, or "private" w.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -180,8 +179,7 @@ class AnyToAnyVAE(nn.Module):
       self.image_decoder = ConvDecoder(tuple(reversed(self.widths)), 1, start=start)
     if "video" in has:
       self.video_encoder = SpriteVideoEncoder(self.widths, dim=self.widths[-1])
-      self.video_decoder = SpriteVideoDecoder(tuple(reversed(self.widths)), self.video_frames, self.resolution,
-                                              motion_only=self.video_trajectory_from == "private")
+      self.video_decoder = SpriteVideoDecoder(tuple(reversed(self.widths)), self.video_frames, self.resolution)
     if "text" in has:
       self.text_encoder = TextEncoder(self.vocab_size, self.text_dim, depth=self.text_depth, max_len=self.max_len + 1)
       self.text_memory = nn.Dense(self.memory_tokens * self.text_dim)
@@ -322,9 +320,6 @@ def make_model(config):
   if unknown:
     raise UserError(f"data.augment has {unknown}: the any-to-any VAE knows {', '.join(AUGMENTATIONS)} (or [] for "
                     f"none)")
-  if m.video_trajectory_from not in ("both", "private"):
-    raise UserError(f"model.video_trajectory_from={m.video_trajectory_from!r}: use 'private' (the video's motion "
-                    f"read from its private latent alone) or 'both' (with the shared one too: older checkpoints)")
   if m.prior_expert not in ("normal", "generation"):
     raise UserError(f"model.prior_expert={m.prior_expert!r}: use 'normal' (conditional samples from the experts' "
                     f"product with N(0, I), as the ELBO trains) or 'generation' (with the prior that samples given "
@@ -332,21 +327,20 @@ def make_model(config):
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
-                     reads_word_form(config), m.video_trajectory_from)
+                     reads_word_form(config))
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
 # models; before `DenseSpeechDecoder`, speech used the shifted template decoder; before the fitted prior, prior
 # samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
 # before `model.speech_word_form`, the speech decoder read z alone; before `model.speech_frame_stride`, it drew every
-# frame; before `model.speech_word_span`, its target was centred in time, not stretched; before
-# `model.video_trajectory_from`, the video's trajectory read z and w.
+# frame; before `model.speech_word_span`, its target was centred in time, not stretched.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
-                   "model.video_trajectory_from": "both", "data.augment": []}
+                   "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
