@@ -184,6 +184,14 @@ def test_video_judge_reads_real_clips_and_rejects_still_or_empty_ones():
   assert any_to_any.motion_ok(video).mean() == 1.0
   still = np.repeat(video[:, :1], video.shape[1], axis=1)
   assert not any_to_any.motion_ok(still).any()
+  np.testing.assert_allclose(any_to_any.mean_steps(still), 0.0, atol=1e-9)
+  moving = np.zeros((3, 4, 32, 32, 1), np.uint8)  # A 3x3 blob moving right by 0.25, 2 and 6 px a frame.
+  for i, step in enumerate((0.25, 2, 6)):
+    for t in range(4):
+      x = int(round(2 + step * t))
+      moving[i, t, 10:13, x:x + 3] = 255
+  np.testing.assert_allclose(any_to_any.mean_steps(moving), [1 / 3, 2, 6])  # Rounded: 2, 2, 3, 3.
+  np.testing.assert_array_equal(any_to_any.motion_ok(moving), [False, True, False])
   empty = video.copy()
   empty[:, 2] = 0
   assert not any_to_any.motion_ok(empty).any()

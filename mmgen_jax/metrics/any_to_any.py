@@ -37,10 +37,15 @@ def digit_windows(video):
   return windows.repeat(2, 1).repeat(2, 2)[..., None]
 
 
+def mean_steps(video):
+  """float [N]: the mean distance, in pixels, that the ink centroid moves between consecutive frames."""
+  return np.linalg.norm(np.diff(centroids(video), axis=1), axis=-1).mean(1)
+
+
 def motion_ok(video):
   """bool [N]: ink in every frame and a mean centroid step within MOTION_STEP_PX."""
   inked = (np.asarray(video).max((2, 3, 4)) > INK).all(1)
-  steps = np.linalg.norm(np.diff(centroids(video), axis=1), axis=-1).mean(1)
+  steps = mean_steps(video)
   return inked & (steps >= MOTION_STEP_PX[0]) & (steps <= MOTION_STEP_PX[1])
 
 
@@ -118,7 +123,8 @@ def coherence_report(config, variables, sample_masked, encode_inputs, decode_out
   """Accuracy of every direction `S_to_T` (T generated from a posterior draw given S alone, judged against the
   label of S's example; `S_to_S` is S's reconstruction, not one of the directions), `joint_prior` (the fraction of
   prior samples whose modalities all name one digit, each judge calling one), `S_to_video_frames` /
-  `S_to_video_motion` for the video generated from each other source, and `coherence` (the mean over directions).
+  `S_to_video_motion` for the video generated from each other source (and `S_to_video_too_fast` / `_too_slow`: the
+  shares whose mean step lies above / below MOTION_STEP_PX), and `coherence` (the mean over directions).
   sample_masked(config, variables, rng, n, inputs, present): every direction and the prior run one compiled
   program, told by `present` (bool [n] per input) which inputs it may read."""
   import jax
@@ -147,6 +153,9 @@ def coherence_report(config, variables, sample_masked, encode_inputs, decode_out
         if cross:
           out[f"{name}_frames"] = float(np.mean(frames == labels[:, None]))
           out[f"{name}_motion"] = float(np.mean(motion_ok(generated["video"])))
+          steps = mean_steps(generated["video"])  # Why the motion check fails: too fast or too slow.
+          out[f"{name}_too_fast"] = float(np.mean(steps > MOTION_STEP_PX[1]))
+          out[f"{name}_too_slow"] = float(np.mean(steps < MOTION_STEP_PX[0]))
       else:
         calls = judges.calls(target, generated)
       out[name] = float(np.mean(calls == labels))
