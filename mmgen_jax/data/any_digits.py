@@ -33,6 +33,7 @@ def any_digits_arrays(split):
   for take in range(TAKES[split]):
     ids = base["id"] + TAKE_ID_STRIDE * take
     said, voice, word_form = speech.spoken_digits(base["label"], ids, split, SPEECH_SEED)
+    # Each take's motions from a seed of their own; take 0's are those of the one-take split.
     moving = clips.moving_digit_clips(base["image"], VIDEO_SEED[split] + 1000 * take, 1, context=FRAMES - 1)
     video = np.concatenate([moving["video"], moving["target"][:, None]], axis=1)
     takes.append({"image": base["image"], "label": base["label"], "id": ids, "text": base["text"], "speech": said,
