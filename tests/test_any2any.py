@@ -394,3 +394,18 @@ def test_dense_speech_decoder_with_a_frame_stride_interpolates_its_coarse_frames
   for row_out, row_coarse in zip(out, coarse):
     want = np.stack([np.interp(where, np.arange(63), row_coarse[:, k]) for k in range(mels)], axis=1)
     np.testing.assert_allclose(row_out, want, atol=1e-5)
+
+
+def test_expert_alignment_moves_the_single_experts_towards_the_joint_posterior_and_not_back():
+  """`alignment_kl` is KL(joint || single) summed over the singles: no gradient reaches the joint posterior, and a
+  gradient step on it brings a single expert's mean towards the joint's."""
+  joint = (jnp.array([[1.0, -2.0]]), jnp.array([[-1.0, -1.0]]))
+  singles = [(jnp.array([[0.0, 0.0]]), jnp.array([[0.5, 0.0]])), (jnp.array([[3.0, 1.0]]), jnp.array([[0.0, 1.0]]))]
+  expected = sum(float(jnp.sum(0.5 * (lq - lp + (jnp.exp(lp) + (mp - mq) ** 2) / jnp.exp(lq) - 1.0)))
+                 for (mp, lp), (mq, lq) in [(joint, single) for single in singles])
+  np.testing.assert_allclose(float(any2any.alignment_kl(joint, singles)), expected, rtol=1e-5)
+  joint_grad, singles_grad = jax.grad(any2any.alignment_kl, argnums=(0, 1))(joint, singles)
+  assert all(float(jnp.abs(g).max()) == 0.0 for g in joint_grad)
+  for (mean, _), (mean_grad, _) in zip(singles, singles_grad):
+    moved = mean - 0.1 * mean_grad
+    assert float(jnp.linalg.norm(moved - joint[0])) < float(jnp.linalg.norm(mean - joint[0]))

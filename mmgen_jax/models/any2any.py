@@ -50,8 +50,8 @@ from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
 from mmgen_jax.layers.augment import random_roll, random_spectral_masks
-from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
-                                      sample_mixtures, sample_prior)
+from mmgen_jax.layers.experts import (diagonal_kl, diagonal_log_prob, prior_log_prob, product_of_experts,
+                                      product_with_mixture, sample_mixtures, sample_prior)
 from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_lim, log_mel_spectrogram,
                                     mel_to_magnitude, num_frames, standardized_log_mel, word_features)
 from mmgen_jax.layers.fusion import pool
@@ -334,13 +334,14 @@ def make_model(config):
 # models; before `DenseSpeechDecoder`, speech used the shifted template decoder; before the fitted prior, prior
 # samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
 # before `model.speech_word_form`, the speech decoder read z alone; before `model.speech_frame_stride`, it drew every
-# frame; before `model.speech_word_span`, its target was centred in time, not stretched.
+# frame; before `model.speech_word_span`, its target was centred in time, not stretched; before
+# `model.expert_alignment`, no term tied the single experts to the joint posterior.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
-                   "data.augment": []}
+                   "model.expert_alignment": 0.0, "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -488,6 +489,15 @@ def split_experts(experts, latent_dim):
   return shared, private
 
 
+def alignment_kl(joint, singles):
+  """JMVAE-kl's term (Suzuki et al. 2016), `model.expert_alignment`: the batch mean of sum_m KL(q(z | x) ||
+  q(z | x_m)) for the joint posterior (mean, logvar) [B, L] and the single modalities' posteriors, a list of
+  (mean, logvar) [B, L]. The joint one is held fixed (no gradient): each expert alone learns to cover where the
+  whole example's code is, and the joint posterior is not pulled towards the weakest expert."""
+  joint = jax.lax.stop_gradient(joint)
+  return jnp.mean(sum(diagonal_kl(*joint, *single) for single in singles))
+
+
 def train_step(config, state, batch, rng):
   """One Adam step on the sum over the joint and the single-modality subsets S of
   ELBO(S) = E_q_S(z) q(w | x)[sum_m lambda_m log p(x_m | z, w_m)] - beta KL(q_S(z) || p(z))
@@ -545,6 +555,10 @@ def train_step(config, state, batch, rng):
     elbo = sum(weights[k] * log_p[k] for k in modalities) - m.beta * kl
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
     metrics = {"kl": jnp.mean(kl)}
+    if m.expert_alignment:
+      alignment = alignment_kl(posteriors[0], posteriors[1:])
+      loss = loss + m.expert_alignment * alignment
+      metrics["expert_alignment_kl"] = alignment
     joint_codes = jax.lax.stop_gradient(z[:b]).astype(jnp.float32)  # Draws from the joint posterior.
     for k in modalities:  # The joint posterior's reconstruction and the cross-modal ones, per target modality.
       per_subset = -jnp.mean(log_p[k].reshape(len(subsets), b), axis=1)
