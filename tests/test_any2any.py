@@ -396,16 +396,22 @@ def test_dense_speech_decoder_with_a_frame_stride_interpolates_its_coarse_frames
     np.testing.assert_allclose(row_out, want, atol=1e-5)
 
 
-def test_expert_alignment_moves_the_single_experts_towards_the_joint_posterior_and_not_back():
-  """`alignment_kl` is KL(joint || single) summed over the singles: no gradient reaches the joint posterior, and a
-  gradient step on it brings a single expert's mean towards the joint's."""
-  joint = (jnp.array([[1.0, -2.0]]), jnp.array([[-1.0, -1.0]]))
-  singles = [(jnp.array([[0.0, 0.0]]), jnp.array([[0.5, 0.0]])), (jnp.array([[3.0, 1.0]]), jnp.array([[0.0, 1.0]]))]
-  expected = sum(float(jnp.sum(0.5 * (lq - lp + (jnp.exp(lp) + (mp - mq) ** 2) / jnp.exp(lq) - 1.0)))
-                 for (mp, lp), (mq, lq) in [(joint, single) for single in singles])
-  np.testing.assert_allclose(float(any2any.alignment_kl(joint, singles)), expected, rtol=1e-5)
-  joint_grad, singles_grad = jax.grad(any2any.alignment_kl, argnums=(0, 1))(joint, singles)
-  assert all(float(jnp.abs(g).max()) == 0.0 for g in joint_grad)
-  for (mean, _), (mean_grad, _) in zip(singles, singles_grad):
-    moved = mean - 0.1 * mean_grad
-    assert float(jnp.linalg.norm(moved - joint[0])) < float(jnp.linalg.norm(mean - joint[0]))
+def test_expert_alignment_moves_an_expert_towards_the_other_modalities_posterior_and_not_back():
+  """`alignment_kl` is KL(q(z | the others) || q(z | x_m)) summed over the aligned m, each posterior the product of
+  its experts with N(0, I): no gradient reaches the other experts, and a gradient step brings m's posterior mean
+  towards the others'."""
+  experts = {"image": (jnp.array([[1.0, -2.0]]), jnp.array([[-1.0, -1.0]])),
+             "text": (jnp.array([[2.0, -1.0]]), jnp.array([[0.0, -2.0]])),
+             "speech": (jnp.array([[0.0, 0.0]]), jnp.array([[0.5, 0.0]]))}
+  def gaussian_product(experts, names):  # N(0, I) and the named experts, by precision weighting.
+    precision = 1 + sum(jnp.exp(-experts[k][1]) for k in names)
+    return sum(experts[k][0] * jnp.exp(-experts[k][1]) for k in names) / precision, -jnp.log(precision)
+
+  (mp, lp), (mq, lq) = gaussian_product(experts, ["image", "text"]), gaussian_product(experts, ["speech"])
+  expected = float(jnp.sum(0.5 * (lq - lp + (jnp.exp(lp) + (mp - mq) ** 2) / jnp.exp(lq) - 1.0)))
+  np.testing.assert_allclose(float(any2any.alignment_kl(experts, ["speech"])), expected, rtol=1e-5)
+  grads = jax.grad(any2any.alignment_kl)(experts, ["speech"])
+  assert all(float(jnp.abs(g).max()) == 0.0 for k in ("image", "text") for g in grads[k])
+  moved = {**experts, "speech": (experts["speech"][0] - 0.1 * grads["speech"][0], experts["speech"][1])}
+  distance = lambda e: float(jnp.linalg.norm(gaussian_product(e, ["speech"])[0] - mp))  # noqa: E731
+  assert distance(moved) < distance(experts)

@@ -324,6 +324,10 @@ def make_model(config):
     raise UserError(f"model.prior_expert={m.prior_expert!r}: use 'normal' (conditional samples from the experts' "
                     f"product with N(0, I), as the ELBO trains) or 'generation' (with the prior that samples given "
                     f"nothing come from)")
+  if not set(m.aligned_experts) <= set(_modalities(config)) or (m.expert_alignment and not m.aligned_experts):
+    raise UserError(f"model.aligned_experts={list(m.aligned_experts)} with model.expert_alignment="
+                    f"{m.expert_alignment}: name some of model.modalities ({', '.join(_modalities(config))}) whose "
+                    f"experts learn from the others, or set model.expert_alignment=0")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
@@ -335,13 +339,13 @@ def make_model(config):
 # samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
 # before `model.speech_word_form`, the speech decoder read z alone; before `model.speech_frame_stride`, it drew every
 # frame; before `model.speech_word_span`, its target was centred in time, not stretched; before
-# `model.expert_alignment`, no term tied the single experts to the joint posterior.
+# `model.expert_alignment`, no term tied an expert to the other modalities' posterior.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
-                   "model.expert_alignment": 0.0, "data.augment": []}
+                   "model.expert_alignment": 0.0, "model.aligned_experts": [], "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -489,13 +493,20 @@ def split_experts(experts, latent_dim):
   return shared, private
 
 
-def alignment_kl(joint, singles):
-  """JMVAE-kl's term (Suzuki et al. 2016), `model.expert_alignment`: the batch mean of sum_m KL(q(z | x) ||
-  q(z | x_m)) for the joint posterior (mean, logvar) [B, L] and the single modalities' posteriors, a list of
-  (mean, logvar) [B, L]. The joint one is held fixed (no gradient): each expert alone learns to cover where the
-  whole example's code is, and the joint posterior is not pulled towards the weakest expert."""
-  joint = jax.lax.stop_gradient(joint)
-  return jnp.mean(sum(diagonal_kl(*joint, *single) for single in singles))
+def alignment_kl(experts, aligned):
+  """`model.expert_alignment`'s term: the batch mean of sum over m in `aligned` of KL(q(z | x_-m) || q(z | x_m)),
+  where x_-m are the example's other modalities, for experts {modality: (mean, logvar) [B, L]}. Each posterior is
+  the product of its experts with N(0, I); the others' is held fixed (no gradient): m's expert learns to place z
+  where the rest of the example places it (JMVAE-kl's idea, Suzuki et al. 2016, with the joint encoder replaced by
+  the others' product), and the others are not pulled towards it. The target leaves m out: measured, with m's own
+  expert in it (JMVAE-kl on a product of experts) the experts chased their own product and training diverged."""
+  b = next(iter(experts.values()))[0].shape[0]
+  total = 0.0
+  for k in aligned:
+    others = jax.lax.stop_gradient(product_of_experts(experts, {j: jnp.full(b, j != k) for j in experts}))
+    own = product_of_experts(experts, {j: jnp.full(b, j == k) for j in experts})
+    total = total + diagonal_kl(*others, *own)
+  return jnp.mean(total)
 
 
 def train_step(config, state, batch, rng):
@@ -556,7 +567,7 @@ def train_step(config, state, batch, rng):
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
     metrics = {"kl": jnp.mean(kl)}
     if m.expert_alignment:
-      alignment = alignment_kl(posteriors[0], posteriors[1:])
+      alignment = alignment_kl(experts, m.aligned_experts)
       loss = loss + m.expert_alignment * alignment
       metrics["expert_alignment_kl"] = alignment
     joint_codes = jax.lax.stop_gradient(z[:b]).astype(jnp.float32)  # Draws from the joint posterior.
