@@ -397,8 +397,8 @@ def test_dense_speech_decoder_with_a_frame_stride_interpolates_its_coarse_frames
 
 
 def test_expert_alignment_moves_an_expert_towards_the_other_modalities_posterior_and_not_back():
-  """`alignment_kl` is KL(q(z | the others) || q(z | x_m)) summed over the aligned m, each posterior the product of
-  its experts with N(0, I): no gradient reaches the other experts, and a gradient step brings m's posterior mean
+  """`alignment_kl` is KL(q(z | the others, or the named targets) || q(z | x_m)) summed over the aligned m, each
+  posterior the product of its experts with N(0, I): no gradient reaches the other experts, and a gradient step brings m's posterior mean
   towards the others'."""
   experts = {"image": (jnp.array([[1.0, -2.0]]), jnp.array([[-1.0, -1.0]])),
              "text": (jnp.array([[2.0, -1.0]]), jnp.array([[0.0, -2.0]])),
@@ -410,6 +410,9 @@ def test_expert_alignment_moves_an_expert_towards_the_other_modalities_posterior
   (mp, lp), (mq, lq) = gaussian_product(experts, ["image", "text"]), gaussian_product(experts, ["speech"])
   expected = float(jnp.sum(0.5 * (lq - lp + (jnp.exp(lp) + (mp - mq) ** 2) / jnp.exp(lq) - 1.0)))
   np.testing.assert_allclose(float(any2any.alignment_kl(experts, ["speech"])), expected, rtol=1e-5)
+  (mt, lt) = gaussian_product(experts, ["text"])  # A target named: the text expert's posterior alone.
+  expected = float(jnp.sum(0.5 * (lq - lt + (jnp.exp(lt) + (mt - mq) ** 2) / jnp.exp(lq) - 1.0)))
+  np.testing.assert_allclose(float(any2any.alignment_kl(experts, ["speech"], ["text"])), expected, rtol=1e-5)
   grads = jax.grad(any2any.alignment_kl)(experts, ["speech"])
   assert all(float(jnp.abs(g).max()) == 0.0 for k in ("image", "text") for g in grads[k])
   moved = {**experts, "speech": (experts["speech"][0] - 0.1 * grads["speech"][0], experts["speech"][1])}

@@ -328,6 +328,10 @@ def make_model(config):
     raise UserError(f"model.aligned_experts={list(m.aligned_experts)} with model.expert_alignment="
                     f"{m.expert_alignment}: name some of model.modalities ({', '.join(_modalities(config))}) whose "
                     f"experts learn from the others, or set model.expert_alignment=0")
+  if not set(m.alignment_targets) <= set(_modalities(config)) or set(m.alignment_targets) == set(m.aligned_experts):
+    raise UserError(f"model.alignment_targets={list(m.alignment_targets)}: name modalities of model.modalities "
+                    f"other than the aligned ones ({list(m.aligned_experts)}) whose posterior they learn from, or "
+                    f"[] for all the others")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
@@ -345,7 +349,8 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
-                   "model.expert_alignment": 0.0, "model.aligned_experts": [], "data.augment": []}
+                   "model.expert_alignment": 0.0, "model.aligned_experts": [],
+                   "model.alignment_targets": [], "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -493,17 +498,19 @@ def split_experts(experts, latent_dim):
   return shared, private
 
 
-def alignment_kl(experts, aligned):
-  """`model.expert_alignment`'s term: the batch mean of sum over m in `aligned` of KL(q(z | x_-m) || q(z | x_m)),
-  where x_-m are the example's other modalities, for experts {modality: (mean, logvar) [B, L]}. Each posterior is
-  the product of its experts with N(0, I); the others' is held fixed (no gradient): m's expert learns to place z
-  where the rest of the example places it (JMVAE-kl's idea, Suzuki et al. 2016, with the joint encoder replaced by
-  the others' product), and the others are not pulled towards it. The target leaves m out: measured, with m's own
-  expert in it (JMVAE-kl on a product of experts) the experts chased their own product and training diverged."""
+def alignment_kl(experts, aligned, targets=()):
+  """`model.expert_alignment`'s term: the batch mean of sum over m in `aligned` of KL(q(z | x_T) || q(z | x_m)) for
+  experts {modality: (mean, logvar) [B, L]}, T the modalities `targets` names other than m (all the others when it
+  names none). Each posterior is the product of its experts with N(0, I); the target's is held fixed (no
+  gradient): m's expert learns to place z where those modalities place the example (JMVAE-kl's idea, Suzuki et al.
+  2016, with the joint encoder replaced by a product of the others), and they are not pulled towards it. The
+  target leaves m out: measured, with m's own expert in it (JMVAE-kl on a product of experts) the experts chased
+  their own product and training diverged."""
   b = next(iter(experts.values()))[0].shape[0]
   total = 0.0
   for k in aligned:
-    others = jax.lax.stop_gradient(product_of_experts(experts, {j: jnp.full(b, j != k) for j in experts}))
+    target = {j: jnp.full(b, j != k and (not targets or j in targets)) for j in experts}
+    others = jax.lax.stop_gradient(product_of_experts(experts, target))
     own = product_of_experts(experts, {j: jnp.full(b, j == k) for j in experts})
     total = total + diagonal_kl(*others, *own)
   return jnp.mean(total)
@@ -567,7 +574,7 @@ def train_step(config, state, batch, rng):
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
     metrics = {"kl": jnp.mean(kl)}
     if m.expert_alignment:
-      alignment = alignment_kl(experts, m.aligned_experts)
+      alignment = alignment_kl(experts, m.aligned_experts, m.alignment_targets)
       loss = loss + m.expert_alignment * alignment
       metrics["expert_alignment_kl"] = alignment
     joint_codes = jax.lax.stop_gradient(z[:b]).astype(jnp.float32)  # Draws from the joint posterior.
