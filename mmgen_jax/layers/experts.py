@@ -28,13 +28,6 @@ def diagonal_log_prob(z, mean, logvar):
   return -0.5 * jnp.sum(logvar + (z - mean) ** 2 * jnp.exp(-logvar) + jnp.log(2 * jnp.pi), axis=-1)
 
 
-def diagonal_kl(mean_p, logvar_p, mean_q, logvar_q):
-  """KL(N(mean_p, exp(logvar_p)) || N(mean_q, exp(logvar_q))) of diagonal Gaussians, summed over the last axis:
-  [..., L] -> [...]."""
-  return 0.5 * jnp.sum(logvar_q - logvar_p + (jnp.exp(logvar_p) + (mean_p - mean_q) ** 2) * jnp.exp(-logvar_q) - 1.0,
-                       axis=-1)
-
-
 def prior_log_prob(prior, z):
   """log p(z) [N] under a mixture prior (log weights [K], means [K, L], logvars [K, L]) for z [N, L]."""
   log_weights, means, logvars = prior

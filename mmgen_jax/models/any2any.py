@@ -27,7 +27,11 @@ voices, which is where speech is still weakest.) The posterior of z given a subs
 of S's experts and the prior expert N(0, I) (Wu & Goodman 2018; one set of encoders serves all 2^N subsets).
 Objective: the ELBO of the joint subset plus those of every single modality, each reconstructing **all**
 modalities (MoPoE's subset terms, Sutter et al. 2021), so that one modality alone places z where every decoder
-draws its digit. `model.weights` balance the modalities' likelihoods.
+draws its digit. `model.weights` balance the modalities' likelihoods. The experts of `model.labelled_experts` also
+read the dataset's label from the features their posterior is read from (a linear readout, cross-entropy weighted
+by `model.label_weight`): the ELBO teaches an expert only through the decoders, and speech's, so taught, read
+unseen voices less surely than a classifier of the same network and differently from seed to seed
+(docs/results/any2any.md).
 
 The prior: `model.prior_components` = 0 is N(0, I); K > 0 is a learnt mixture of K diagonal Gaussians, trained
 with the rest (the KL term is then the one-sample estimate log q(z|x) - log p(z)). Joint samples from N(0, I) fall
@@ -50,8 +54,8 @@ from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
 from mmgen_jax.layers.augment import random_roll, random_spectral_masks
-from mmgen_jax.layers.experts import (diagonal_kl, diagonal_log_prob, prior_log_prob, product_of_experts,
-                                      product_with_mixture, sample_mixtures, sample_prior)
+from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
+                                      sample_mixtures, sample_prior)
 from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_lim, log_mel_spectrogram,
                                     mel_to_magnitude, num_frames, standardized_log_mel, word_features)
 from mmgen_jax.layers.fusion import pool
@@ -166,6 +170,8 @@ class AnyToAnyVAE(nn.Module):
   speech_hidden: int = 1024
   speech_frame_stride: int = 1  # The dense speech decoder's output frame stride (DenseSpeechDecoder.frame_stride).
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
+  labelled_experts: tuple = ()  # Experts whose features also classify the label (`experts_and_labels`).
+  num_labels: int = 10
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -174,6 +180,7 @@ class AnyToAnyVAE(nn.Module):
     # Each expert gives (mean, logvar) of the shared latent and of its modality's private latent, concatenated.
     width = self.latent_dim + self.private_dim
     self.posterior = {m: nn.Dense(2 * width, name=f"{m}_posterior") for m in self.modalities}
+    self.label_readout = {m: nn.Dense(self.num_labels, name=f"{m}_label") for m in self.labelled_experts}
     if "image" in has:
       self.image_encoder = ConvEncoder(self.widths, self.widths[-1], max_cells=cells)
       self.image_decoder = ConvDecoder(tuple(reversed(self.widths)), 1, start=start)
@@ -207,7 +214,12 @@ class AnyToAnyVAE(nn.Module):
     """{modality: (mean, logvar) [B, L + P]} (shared latent first, then the private one) for the modalities whose
     INPUT_KEY is in inputs (image, video float in [-1, 1]: [B, R, R, 1], [B, T, R, R, 1]; caption_ids int
     [B, max_len + 1]; speech, dtmf float32 waveforms)."""
-    out = {}
+    return self.experts_and_labels(inputs)[0]
+
+  def experts_and_labels(self, inputs):
+    """(`experts`, {modality: label logits [B, num_labels]} for the `labelled_experts` among them): a linear readout
+    of the digit from the features the expert's posterior is read from."""
+    out, labels = {}, {}
     for m in self.modalities:
       if INPUT_KEY[m] not in inputs:
         continue
@@ -225,7 +237,9 @@ class AnyToAnyVAE(nn.Module):
         h = pool(*self.dtmf_encoder(x))
       mean, logvar = jnp.split(self.posterior[m](h), 2, axis=-1)
       out[m] = (mean, jnp.clip(logvar, -12.0, 8.0))
-    return out
+      if m in self.labelled_experts:
+        labels[m] = self.label_readout[m](h)
+    return out, labels
 
   # Every decoder reads a code [N, L + P]: the shared latent z and the modality's private latent w.
   def decode_image(self, z):
@@ -273,9 +287,9 @@ class AnyToAnyVAE(nn.Module):
 
   def __call__(self, inputs):
     """For initialisation: every parameter is touched."""
-    experts = self.experts(inputs)
+    experts, labels = self.experts_and_labels(inputs)
     z = jnp.mean(jnp.stack([mean for mean, _ in experts.values()]), 0)  # [B, L + P]
-    out = [self.prior()]
+    out = [self.prior(), labels]
     for m in self.modalities:
       if m == "text":
         out.append(self.text_logits(z, inputs["caption_ids"][:, :-1]))
@@ -324,18 +338,13 @@ def make_model(config):
     raise UserError(f"model.prior_expert={m.prior_expert!r}: use 'normal' (conditional samples from the experts' "
                     f"product with N(0, I), as the ELBO trains) or 'generation' (with the prior that samples given "
                     f"nothing come from)")
-  if not set(m.aligned_experts) <= set(_modalities(config)) or (m.expert_alignment and not m.aligned_experts):
-    raise UserError(f"model.aligned_experts={list(m.aligned_experts)} with model.expert_alignment="
-                    f"{m.expert_alignment}: name some of model.modalities ({', '.join(_modalities(config))}) whose "
-                    f"experts learn from the others, or set model.expert_alignment=0")
-  if not set(m.alignment_targets) <= set(_modalities(config)) or set(m.alignment_targets) == set(m.aligned_experts):
-    raise UserError(f"model.alignment_targets={list(m.alignment_targets)}: name modalities of model.modalities "
-                    f"other than the aligned ones ({list(m.aligned_experts)}) whose posterior they learn from, or "
-                    f"[] for all the others")
+  if not set(m.labelled_experts) <= set(_modalities(config)):
+    raise UserError(f"model.labelled_experts={list(m.labelled_experts)}: name some of model.modalities "
+                    f"({', '.join(_modalities(config))}) whose experts also learn the label, or []")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
-                     reads_word_form(config))
+                     reads_word_form(config), tuple(m.labelled_experts), m.num_labels)
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
@@ -343,14 +352,14 @@ def make_model(config):
 # samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
 # before `model.speech_word_form`, the speech decoder read z alone; before `model.speech_frame_stride`, it drew every
 # frame; before `model.speech_word_span`, its target was centred in time, not stretched; before
-# `model.expert_alignment`, no term tied an expert to the other modalities' posterior.
+# `model.labelled_experts`, no expert read the label.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
-                   "model.expert_alignment": 0.0, "model.aligned_experts": [],
-                   "model.alignment_targets": [], "data.augment": []}
+                   "model.labelled_experts": [], "model.num_labels": 10, "model.label_weight": 0.0,
+                   "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -360,10 +369,11 @@ def reads_word_form(config):
 
 
 def input_features(config):
-  """The dataset features of the configured modalities (text as `text` strings, tokenised by `encode_inputs`), and
-  `word_form` when the speech decoder reads it."""
+  """The dataset features of the configured modalities (text as `text` strings, tokenised by `encode_inputs`),
+  `word_form` when the speech decoder reads it, and `label` when an expert learns it (`model.labelled_experts`)."""
   features = tuple("text" if m == "text" else INPUT_KEY[m] for m in _modalities(config))
-  return features + (("word_form",) if reads_word_form(config) else ())
+  return (features + (("word_form",) if reads_word_form(config) else ())
+          + (("label",) if config.model.labelled_experts else ()))
 
 
 def prepare_config(config, source):
@@ -498,28 +508,11 @@ def split_experts(experts, latent_dim):
   return shared, private
 
 
-def alignment_kl(experts, aligned, targets=()):
-  """`model.expert_alignment`'s term: the batch mean of sum over m in `aligned` of KL(q(z | x_T) || q(z | x_m)) for
-  experts {modality: (mean, logvar) [B, L]}, T the modalities `targets` names other than m (all the others when it
-  names none). Each posterior is the product of its experts with N(0, I); the target's is held fixed (no
-  gradient): m's expert learns to place z where those modalities place the example (JMVAE-kl's idea, Suzuki et al.
-  2016, with the joint encoder replaced by a product of the others), and they are not pulled towards it. The
-  target leaves m out: measured, with m's own expert in it (JMVAE-kl on a product of experts) the experts chased
-  their own product and training diverged."""
-  b = next(iter(experts.values()))[0].shape[0]
-  total = 0.0
-  for k in aligned:
-    target = {j: jnp.full(b, j != k and (not targets or j in targets)) for j in experts}
-    others = jax.lax.stop_gradient(product_of_experts(experts, target))
-    own = product_of_experts(experts, {j: jnp.full(b, j == k) for j in experts})
-    total = total + diagonal_kl(*others, *own)
-  return jnp.mean(total)
-
-
 def train_step(config, state, batch, rng):
   """One Adam step on the sum over the joint and the single-modality subsets S of
   ELBO(S) = E_q_S(z) q(w | x)[sum_m lambda_m log p(x_m | z, w_m)] - beta KL(q_S(z) || p(z))
-            - beta sum_m KL(q(w_m | x_m) || N(0, I)).
+            - beta sum_m KL(q(w_m | x_m) || N(0, I)),
+  less `model.label_weight` times the cross-entropy of each labelled expert's readout of the batch's `label`.
   A subset S decodes its own modalities m in S with w_m drawn from q(w_m | x_m), and (`model.cross_private` =
   "auxiliary", MMVAE+'s recipe) the others with w_m drawn from a wide auxiliary prior N(0, aux_prior_scale^2 I):
   a decoder then has to read what the modalities share (the digit) from z whatever w says, and w keeps only what
@@ -544,8 +537,8 @@ def train_step(config, state, batch, rng):
 
   def loss_fn(params):
     variables = {"params": cast_floating(params, dtype)}  # Once: the applies below then cast nothing.
-    experts, private = split_experts(mixed_apply(model, variables, inputs, method=AnyToAnyVAE.experts, dtype=dtype),
-                                     m.latent_dim)
+    experts, label_logits = mixed_apply(model, variables, inputs, method=AnyToAnyVAE.experts_and_labels, dtype=dtype)
+    experts, private = split_experts(experts, m.latent_dim)
     posteriors = [product_of_experts(experts, {k: jnp.full(b, k in s) for k in modalities}) for s in subsets]
     mean = jnp.concatenate([p[0] for p in posteriors])  # [len(subsets) * B, L]
     logvar = jnp.concatenate([p[1] for p in posteriors])
@@ -573,10 +566,11 @@ def train_step(config, state, batch, rng):
     elbo = sum(weights[k] * log_p[k] for k in modalities) - m.beta * kl
     loss = -jnp.sum(jnp.mean(elbo.reshape(len(subsets), b), axis=1))
     metrics = {"kl": jnp.mean(kl)}
-    if m.expert_alignment:
-      alignment = alignment_kl(experts, m.aligned_experts, m.alignment_targets)
-      loss = loss + m.expert_alignment * alignment
-      metrics["expert_alignment_kl"] = alignment
+    for k, logits in label_logits.items():  # The labelled experts' readouts of the digit.
+      label_loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32),
+                                                                            batch["label"]))
+      loss = loss + m.label_weight * label_loss
+      metrics[f"label_loss_{k}"] = label_loss
     joint_codes = jax.lax.stop_gradient(z[:b]).astype(jnp.float32)  # Draws from the joint posterior.
     for k in modalities:  # The joint posterior's reconstruction and the cross-modal ones, per target modality.
       per_subset = -jnp.mean(log_p[k].reshape(len(subsets), b), axis=1)
