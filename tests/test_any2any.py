@@ -403,7 +403,8 @@ def test_labelled_experts_read_the_label_from_their_features():
 
   config = apply_overrides(get_config("any2any_digits", smoke=True), ['model.labelled_experts=["speech"]'])
   assert "label" in any2any.input_features(config)
-  assert "label" not in any2any.input_features(get_config("any2any_digits", smoke=True))
+  unlabelled = apply_overrides(get_config("any2any_digits", smoke=True), ["model.labelled_experts=[]"])
+  assert "label" not in any2any.input_features(unlabelled)
   model = any2any.make_model(config)
   inputs = any2any._dummy_inputs(config, n=3)
   variables = model.init(jax.random.PRNGKey(0), inputs)
