@@ -396,10 +396,18 @@ def test_dense_speech_decoder_with_a_frame_stride_interpolates_its_coarse_frames
     np.testing.assert_allclose(row_out, want, atol=1e-5)
 
 
-def test_labelled_experts_read_the_label_from_their_features():
+def test_labelled_experts_read_the_label_from_their_features(smoke_workdir):
   """With model.labelled_experts the batch carries the dataset's `label` and those experts (only) give [B, 10]
-  label logits beside their posteriors; an unknown modality is a user error."""
+  label logits beside their posteriors, whose cross-entropy the smoke run (the config's setting) logged; an
+  unknown modality is a user error."""
+  import json
+
   from mmgen_jax.config import apply_overrides
+
+  with open(os.path.join(smoke_workdir("any2any_digits"), "metrics.jsonl")) as f:
+    logged = [json.loads(line) for line in f]
+  losses = [row["label_loss_speech"] for row in logged if "label_loss_speech" in row]
+  assert losses and all(0.0 < loss < 10.0 for loss in losses)  # Chance over 10 digits is 2.3 nats.
 
   config = apply_overrides(get_config("any2any_digits", smoke=True), ['model.labelled_experts=["speech"]'])
   assert "label" in any2any.input_features(config)

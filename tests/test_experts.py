@@ -85,4 +85,3 @@ def test_the_mixture_log_density_helpers_agree_with_scipy():
   np.testing.assert_allclose(np.asarray(prior_log_prob((log_w, means, logvars), z)), np.log(pdf), rtol=1e-5)
   first = multivariate_normal(np.asarray(means[0]), np.diag(np.exp(np.asarray(logvars[0]))))
   np.testing.assert_allclose(np.asarray(diagonal_log_prob(z, means[0], logvars[0])), first.logpdf(z), rtol=1e-5)
-
