@@ -33,7 +33,7 @@ def get_config(smoke=False):
       # layer, as well heard (benchmarks/speech_decoder_study.py; docs/results/any2any.md).
       # labelled_experts: the speech expert's features also classify the digit (the dataset's label; a linear
       # readout, cross-entropy weighted by label_weight). Taught only through the decoders, it left speech -> image
-      # at 80-92% over three seeds; with the readout 91-93% (docs/results/any2any.md).
+      # at 80-92% over three seeds; with the readout 90-93% over four (docs/results/any2any.md).
       # speech_word_span: the speech decoder's target is stretched in time so that the word spans 70 frames (0.56 s,
       # the training words' median length): the average over talkers of one word then keeps its sounds apart.
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
