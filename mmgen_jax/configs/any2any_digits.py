@@ -43,7 +43,7 @@ def get_config(smoke=False):
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
                  prior_expert="generation", speech_word_form=True, labelled_experts=["speech"],
-                 num_labels=10, label_weight=50.0),
+                 num_labels=10, label_weight=50.0, label_from="features"),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
       # cpu_devices: on a CPU the step runs as one device, not one per core: split in two, each device transposes

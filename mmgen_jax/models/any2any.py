@@ -172,6 +172,7 @@ class AnyToAnyVAE(nn.Module):
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
   labelled_experts: tuple = ()  # Experts whose features also classify the label (`experts_and_labels`).
   num_labels: int = 10
+  label_from: str = "features"  # "features": a readout per expert of its features; "latent": one of z's means.
 
   def setup(self):
     start = bottleneck_size(self.resolution, len(self.widths))
@@ -180,7 +181,10 @@ class AnyToAnyVAE(nn.Module):
     # Each expert gives (mean, logvar) of the shared latent and of its modality's private latent, concatenated.
     width = self.latent_dim + self.private_dim
     self.posterior = {m: nn.Dense(2 * width, name=f"{m}_posterior") for m in self.modalities}
-    self.label_readout = {m: nn.Dense(self.num_labels, name=f"{m}_label") for m in self.labelled_experts}
+    if self.label_from == "latent":  # One readout of every labelled expert's mean of z: the digits' regions shared.
+      self.latent_label = nn.Dense(self.num_labels)
+    else:
+      self.label_readout = {m: nn.Dense(self.num_labels, name=f"{m}_label") for m in self.labelled_experts}
     if "image" in has:
       self.image_encoder = ConvEncoder(self.widths, self.widths[-1], max_cells=cells)
       self.image_decoder = ConvDecoder(tuple(reversed(self.widths)), 1, start=start)
@@ -218,7 +222,8 @@ class AnyToAnyVAE(nn.Module):
 
   def experts_and_labels(self, inputs):
     """(`experts`, {modality: label logits [B, num_labels]} for the `labelled_experts` among them): a linear readout
-    of the digit from the features the expert's posterior is read from."""
+    of the digit from the features the expert's posterior is read from (`label_from="features"`), or one readout,
+    shared by the experts, of the mean of z each expert gives (`"latent"`)."""
     out, labels = {}, {}
     for m in self.modalities:
       if INPUT_KEY[m] not in inputs:
@@ -238,7 +243,8 @@ class AnyToAnyVAE(nn.Module):
       mean, logvar = jnp.split(self.posterior[m](h), 2, axis=-1)
       out[m] = (mean, jnp.clip(logvar, -12.0, 8.0))
       if m in self.labelled_experts:
-        labels[m] = self.label_readout[m](h)
+        labels[m] = (self.latent_label(mean[:, :self.latent_dim]) if self.label_from == "latent" else
+                     self.label_readout[m](h))
     return out, labels
 
   # Every decoder reads a code [N, L + P]: the shared latent z and the modality's private latent w.
@@ -341,10 +347,13 @@ def make_model(config):
   if not set(m.labelled_experts) <= set(_modalities(config)):
     raise UserError(f"model.labelled_experts={list(m.labelled_experts)}: name some of model.modalities "
                     f"({', '.join(_modalities(config))}) whose experts also learn the label, or []")
+  if m.label_from not in ("features", "latent"):
+    raise UserError(f"model.label_from={m.label_from!r}: use 'features' (each labelled expert's features read the "
+                    f"label) or 'latent' (one readout of the mean of z every labelled expert gives)")
   return AnyToAnyVAE(_modalities(config), tokenizer(config).size, m.latent_dim, tuple(m.widths), m.text_dim,
                      m.max_len, m.memory_tokens, d.image_size, m.video_frames, m.prior_components, m.private_dim,
                      m.speech_wide, m.text_depth, m.speech_decoder, m.speech_hidden, m.speech_frame_stride,
-                     reads_word_form(config), tuple(m.labelled_experts), m.num_labels)
+                     reads_word_form(config), tuple(m.labelled_experts), m.num_labels, m.label_from)
 
 
 # Settings older checkpoints lack, at the values they trained with: before private latents they were shared-latent
@@ -359,6 +368,7 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
                    "model.labelled_experts": [], "model.num_labels": 10, "model.label_weight": 0.0,
+                   "model.label_from": "features",
                    "data.augment": []}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
