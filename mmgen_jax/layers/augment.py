@@ -33,23 +33,6 @@ def random_roll(rng, signals, max_shift):
   return jax.vmap(jnp.roll)(signals, shifts)
 
 
-def random_speed(rng, signals, max_change):
-  """Each example of [B, N] (waveforms) played at its own speed, uniform in [1 - max_change, 1 + max_change] times
-  the original, about the clip's middle (linear interpolation; silence where it reads outside the clip): speed
-  perturbation (Ko et al. 2015). Pitch, formants and tempo all scale, as between talkers of different vocal tract
-  lengths and paces."""
-  b, n = signals.shape
-  speed = jax.random.uniform(rng, (b, 1), minval=1.0 - max_change, maxval=1.0 + max_change)
-  middle = (n - 1) / 2.0
-  where = middle + (jnp.arange(n, dtype=jnp.float32) - middle) * speed  # [B, N]: the input time each output reads.
-  left = jnp.clip(jnp.floor(where), 0, n - 2).astype(jnp.int32)
-  frac = where - left
-  x = signals.astype(jnp.float32)
-  read = lambda i: jnp.take_along_axis(x, i, axis=1)  # noqa: E731
-  out = read(left) * (1.0 - frac) + read(left + 1) * frac
-  return jnp.where((where >= 0) & (where <= n - 1), out, 0.0).astype(signals.dtype)
-
-
 def random_spectral_masks(rng, signals, sample_rate, band_masks=2, max_band=0.1, time_masks=2, max_time=0.05):
   """SpecAugment's masks (Park et al. 2019) applied to waveforms [B, N]: per example, `band_masks` frequency bands
   removed (each up to `max_band` of the mel scale wide, anywhere on it; zeroed in the clip's spectrum) and

@@ -53,7 +53,7 @@ from mmgen_jax.conditions import check_condition, tile
 from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
-from mmgen_jax.layers.augment import random_roll, random_spectral_masks, random_speed
+from mmgen_jax.layers.augment import random_roll, random_spectral_masks
 from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
                                       sample_mixtures, sample_prior)
 from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_lim, log_mel_spectrogram,
@@ -79,11 +79,8 @@ NUM_WORD_FORMS = len(speech.WORD_FORMS)
 # right and clips of unseen voices far less often (docs/results/any2any.md). "speech_masks" takes two random mel
 # bands and two moments of up to 50 ms out of each (`layers/augment.random_spectral_masks`, SpecAugment): the gap
 # between training and unseen voices narrowed from 9-14 to 5-7 points (docs/results/any2any.md).
-# "speech_speed" plays each clip up to SPEECH_SPEED faster or slower (`layers/augment.random_speed`: pitch, formants
-# and pace scale together, as between talkers).
-AUGMENTATIONS = ("speech_shift", "speech_masks", "speech_speed")
+AUGMENTATIONS = ("speech_shift", "speech_masks")
 SPEECH_SHIFT = speech.SAMPLE_RATE // 5
-SPEECH_SPEED = 0.1  # Speed perturbation's usual factors, 0.9-1.1 (Ko et al. 2015).
 DTMF_FFT, DTMF_HOP, DTMF_MELS = 256, 128, 64
 # Modalities whose decoders read their content from z alone (the private latent only places or colours it): their
 # private latents come from their own experts in every subset, as no shortcut through them exists.
@@ -503,12 +500,9 @@ def log_likelihoods(config, model, variables, codes, batch, binarised):
 def augment_inputs(config, inputs, rng):
   """The experts' inputs (`_model_inputs`) transformed at random as `data.augment` says: with "speech_shift", each
   clip float32 [B, 16000] rolled by its own shift of up to SPEECH_SHIFT samples; with "speech_masks", bands and
-  moments of each taken out (`layers/augment.random_spectral_masks`); with "speech_speed", each played at its own
-  speed first (`layers/augment.random_speed`). Only what the experts read: the decoders'
+  moments of each taken out (`layers/augment.random_spectral_masks`). Only what the experts read: the decoders'
   targets stay the batch's (the speech target is centred or stretched in time anyway)."""
   augment = config.data.get("augment", ())
-  if "speech_speed" in augment and "speech" in inputs:  # First: the shift and masks act on the clip as heard.
-    inputs = {**inputs, "speech": random_speed(jax.random.fold_in(rng, 2), inputs["speech"], SPEECH_SPEED)}
   if "speech_shift" in augment and "speech" in inputs:
     inputs = {**inputs, "speech": random_roll(rng, inputs["speech"], SPEECH_SHIFT)}
   if "speech_masks" in augment and "speech" in inputs:  # Its own key: the shifts stay those of runs without masks.
