@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmgen_jax.config import get_config
+from mmgen_jax.config import apply_overrides, get_config
 from mmgen_jax.data import speech, split_arrays
 from mmgen_jax.errors import UserError
 from mmgen_jax.export import export_samples
@@ -402,8 +402,6 @@ def test_labelled_experts_read_the_label_from_their_features(smoke_workdir):
   unknown modality is a user error."""
   import json
 
-  from mmgen_jax.config import apply_overrides
-
   with open(os.path.join(smoke_workdir("any2any_digits"), "metrics.jsonl")) as f:
     logged = [json.loads(line) for line in f]
   losses = [row["label_loss_speech"] for row in logged if "label_loss_speech" in row]
@@ -421,4 +419,25 @@ def test_labelled_experts_read_the_label_from_their_features(smoke_workdir):
   assert set(experts) == set(config.model.modalities)
   config.model.labelled_experts = ["sound"]
   with pytest.raises(UserError, match="model.labelled_experts"):
+    any2any.make_model(config)
+
+
+def test_latent_label_is_one_readout_of_every_labelled_experts_mean_of_z():
+  """model.label_from="latent": one Dense, shared by the labelled experts, reads the label from the mean of z each
+  gives (not from its features, not from the private latent); an unknown source is a user error."""
+  config = apply_overrides(get_config("any2any_digits", smoke=True),
+                           ["model.label_from=latent", 'model.labelled_experts=["image","speech"]'])
+  model = any2any.make_model(config)
+  inputs = any2any._dummy_inputs(config, n=3)
+  variables = model.init(jax.random.PRNGKey(0), inputs)
+  assert "latent_label" in variables["params"] and "speech_label" not in variables["params"]
+  experts, labels = model.apply(variables, inputs, method=any2any.AnyToAnyVAE.experts_and_labels)
+  assert set(labels) == {"image", "speech"}
+  head = variables["params"]["latent_label"]
+  latent = config.model.latent_dim
+  for m in labels:
+    expected = experts[m][0][:, :latent] @ head["kernel"] + head["bias"]
+    np.testing.assert_allclose(labels[m], expected, rtol=1e-5, atol=1e-5)
+  config.model.label_from = "z"
+  with pytest.raises(UserError, match="model.label_from"):
     any2any.make_model(config)
