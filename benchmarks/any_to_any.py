@@ -17,7 +17,7 @@ with image_to_speech_D.wav (the speech drawn from one held-out image of each dig
 what the judge hears).
 
   python benchmarks/any_to_any.py --workdir workdirs/any2any_digits [--workdir workdirs/any2any_digits_normal]
-      [--prior-expert normal|generation] [--seed 0]
+      [--prior-expert normal|generation] [--seed 0] [--set infer.video_whole_pixels=true]
 """
 import argparse
 import json
@@ -166,18 +166,20 @@ def main():
                  help="sample every --workdir with this prior expert (model.prior_expert, a sampler-only setting; "
                       "default: each workdir's own)")
   p.add_argument("--seed", type=int, default=0, help="the evaluation's sampling seed")
+  p.add_argument("--set", action="append", default=[], metavar="infer.KEY=VALUE",
+                 help="an inference setting for every --workdir (e.g. infer.video_whole_pixels=false)")
   args = p.parse_args()
   os.makedirs(args.out, exist_ok=True)
   test = split_arrays("any_digits", "test")
   judges = any_to_any.Judges()
-  first = mmgen_jax.load(args.workdir[0])
+  first = mmgen_jax.load(args.workdir[0], settings=args.set)
   span = int(first.config.model.speech_word_span)
   report = {"judges": judge_ceilings(test, judges, span), "phase": phase_reconstruction(test), "models": {}}
   print(json.dumps(report["judges"], indent=1))
   for row in report["phase"]:
     print(row)
   for i, workdir in enumerate(args.workdir or []):
-    model = first if i == 0 else mmgen_jax.load(workdir)
+    model = first if i == 0 else mmgen_jax.load(workdir, settings=args.set)
     if args.prior_expert:
       model.config.model.prior_expert = args.prior_expert
     scores = model.evaluate(num=len(test["label"]), seed=args.seed)

@@ -313,6 +313,24 @@ def test_sprites_render_and_crop_are_exact_translations():
   assert float(windows.sum()) > 0.97 * float(video.sum())
 
 
+def test_sprite_decoder_moves_the_sprite_by_whole_pixels_when_told():
+  """With whole_pixels the decoder's frames are one sprite at rounded positions: every frame holds the same pixel
+  values (an exact translate, no interpolation blur), each at the nearest whole pixel to the fractional render."""
+  from mmgen_jax.layers import sprites
+
+  decoder = sprites.SpriteVideoDecoder((8, 4), frames=4, canvas=32)
+  content, motion = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 5))
+  params = decoder.init(jax.random.PRNGKey(1), content, motion)
+  snapped = jax.nn.sigmoid(decoder.apply(params, content, motion, True))[..., 0]  # [6, 4, 32, 32]
+  free = jax.nn.sigmoid(decoder.apply(params, content, motion))[..., 0]
+  values = np.sort(np.asarray(snapped).reshape(6, 4, -1), axis=-1)
+  np.testing.assert_allclose(values, np.repeat(values[:, :1], 4, 1), atol=1e-4)
+  assert not np.allclose(np.sort(np.asarray(free).reshape(6, 4, -1), -1)[:, 1:], values[:, 1:], atol=1e-4)
+  # The same ink, moved less than a pixel: the centroids agree within half a pixel on each axis.
+  np.testing.assert_array_less(np.abs(any_to_any.centroids(np.asarray(snapped)[..., None])
+                                      - any_to_any.centroids(np.asarray(free)[..., None])), 0.5 + 1e-3)
+
+
 def test_the_train_step_fits_the_prior_that_prior_samples_come_from(smoke_workdir):
   """Training writes the joint posterior's codes into the fitted prior's bank and fits its mixture to them (the
   smoke run's bank fills at step 2: a fresh fit); samples given no modality draw z from that mixture, and from the

@@ -44,6 +44,9 @@ def get_config(smoke=False):
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
                  prior_expert="generation", speech_word_form=True, labelled_experts=["speech"],
                  num_labels=10, label_weight=50.0, label_from="features"),
+      # video_whole_pixels: sampled clips move their sprite by whole pixels, as real clips do (training renders at
+      # fractional positions for the gradient; there interpolation blurs the sprite differently in each frame).
+      infer=dict(video_whole_pixels=True),
       optim=dict(lr=1e-3, grad_clip=10.0),
       ema=dict(decay=0.999, start_step=500),
       # cpu_devices: on a CPU the step runs as one device, not one per core: split in two, each device transposes

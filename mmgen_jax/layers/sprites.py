@@ -84,12 +84,16 @@ class SpriteVideoDecoder(nn.Module):
   sprite: int = 16
 
   @nn.compact
-  def __call__(self, content, motion):
+  def __call__(self, content, motion, whole_pixels=False):
+    """whole_pixels (static): the positions rounded to whole pixels, for samples of clips that move by whole pixels
+    (training renders at fractional positions, which the gradient needs; there bilinear interpolation blurs the
+    sprite, and by a different amount in each frame)."""
     start = self.sprite // 2 ** len(self.widths)
     sprite = jax.nn.sigmoid(ConvDecoder(self.widths, 1, start=start)(content)[..., 0])  # [B, S, S]
     code = jnp.concatenate([content, motion], -1)
     h = nn.gelu(nn.Dense(64)(code))
     position = jax.nn.sigmoid(nn.Dense(2 * self.frames)(h)).reshape(code.shape[0], self.frames, 2)
-    frames = render(sprite, position * (self.canvas - self.sprite), self.canvas)
+    corners = position * (self.canvas - self.sprite)
+    frames = render(sprite, jnp.round(corners) if whole_pixels else corners, self.canvas)
     p = jnp.clip(frames, 1e-4, 1.0 - 1e-4)
     return (jnp.log(p) - jnp.log1p(-p))[..., None]

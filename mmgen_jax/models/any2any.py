@@ -252,9 +252,10 @@ class AnyToAnyVAE(nn.Module):
     """code [N, L + P] -> Bernoulli logits [N, R, R, 1]."""
     return self.image_decoder(z)
 
-  def decode_video(self, z):
-    """code [N, L + P] -> Bernoulli logits [N, T, R, R, 1]: the sprite from z, its trajectory from z and w."""
-    return self.video_decoder(z[:, :self.latent_dim], z[:, self.latent_dim:])
+  def decode_video(self, z, whole_pixels=False):
+    """code [N, L + P] -> Bernoulli logits [N, T, R, R, 1]: the sprite from z, its trajectory from z and w
+    (`whole_pixels`: its positions rounded, see `SpriteVideoDecoder`)."""
+    return self.video_decoder(z[:, :self.latent_dim], z[:, self.latent_dim:], whole_pixels)
 
   def decode_speech(self, z):
     """code [N, L + P (+ NUM_WORD_FORMS)] -> scaled log-mel [N, frames, SPEECH_MELS] (see `speech_target`): the word
@@ -361,7 +362,8 @@ def make_model(config):
 # samples came from the learnt one; before `model.prior_expert`, conditional samples used N(0, I) as the prior expert;
 # before `model.speech_word_form`, the speech decoder read z alone; before `model.speech_frame_stride`, it drew every
 # frame; before `model.speech_word_span`, its target was centred in time, not stretched; before
-# `model.labelled_experts`, no expert read the label.
+# `model.labelled_experts`, no expert read the label; before `infer.video_whole_pixels`, sampled clips were rendered at
+# fractional positions.
 CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "model.aux_prior_scale": 3.0,
                    "model.speech_wide": False, "model.text_depth": 2, "model.speech_decoder": "shifted",
                    "model.speech_hidden": 1024, "model.speech_frame_stride": 1, "model.fitted_prior_components": 0,
@@ -369,7 +371,7 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
                    "model.labelled_experts": [], "model.num_labels": 10, "model.label_weight": 0.0,
                    "model.label_from": "features",
-                   "data.augment": []}
+                   "data.augment": [], "infer.video_whole_pixels": False}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
 
@@ -629,7 +631,8 @@ def generate(config, variables, codes):
   if "image" in modalities:
     out["images"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_image, codes["image"])))
   if "video" in modalities:
-    out["video"] = to_uint8(likelihoods.mean_image("bernoulli", apply(AnyToAnyVAE.decode_video, codes["video"])))
+    logits = apply(AnyToAnyVAE.decode_video, codes["video"], config.infer.video_whole_pixels)
+    out["video"] = to_uint8(likelihoods.mean_image("bernoulli", logits))
   if "text" in modalities:
     step = lambda *args: apply(AnyToAnyVAE.text_step, *args)  # noqa: E731
     out["text_ids"] = search(text_decoder(config), step, apply(AnyToAnyVAE.text_memory_kvs, codes["text"]))
