@@ -31,9 +31,11 @@ def get_config(smoke=False):
       # from the training frequencies when sampling: averaged over forms, "five" is heard as "nine".
       # speech_frame_stride: the speech decoder outputs every third frame and interpolates: a third of its largest
       # layer, as well heard (benchmarks/speech_decoder_study.py; docs/results/any2any.md).
-      # labelled_experts: the speech expert's features also classify the digit (the dataset's label; a linear
-      # readout, cross-entropy weighted by label_weight). Taught only through the decoders, it left speech -> image
-      # at 80-92% over three seeds; with the readout 90-93% over four (docs/results/any2any.md).
+      # labelled_experts, label_from: every expert's mean of z also classifies the digit (the dataset's label), by
+      # one linear readout for all four (cross-entropy weighted by label_weight): the digit then lies along the
+      # same directions of z whichever modality placed it. Taught only through the decoders, the speech expert left
+      # speech -> image at 80-92% over three seeds; with a readout of its own features ("features") 90-93% over
+      # four; with the shared readout of z 96-97% (docs/results/any2any.md).
       # speech_word_span: the speech decoder's target is stretched in time so that the word spans 70 frames (0.56 s,
       # the training words' median length): the average over talkers of one word then keeps its sounds apart.
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
@@ -42,8 +44,9 @@ def get_config(smoke=False):
                  speech_hidden=1024, speech_frame_stride=3, speech_word_span=70, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
-                 prior_expert="generation", speech_word_form=True, labelled_experts=["speech"],
-                 num_labels=10, label_weight=50.0, label_from="features"),
+                 prior_expert="generation", speech_word_form=True,
+                 labelled_experts=["image", "text", "speech", "video"], num_labels=10, label_weight=50.0,
+                 label_from="latent"),
       # video_whole_pixels: sampled clips move their sprite by whole pixels, as real clips do (training renders at
       # fractional positions for the gradient; there interpolation blurs the sprite differently in each frame).
       infer=dict(video_whole_pixels=True),

@@ -124,7 +124,8 @@ def coherence_report(config, variables, sample_masked, encode_inputs, decode_out
   label of S's example; `S_to_S` is S's reconstruction, not one of the directions), `joint_prior` (the fraction of
   prior samples whose modalities all name one digit, each judge calling one), `S_to_video_frames` /
   `S_to_video_motion` for the video generated from each other source (and `S_to_video_too_fast` / `_too_slow`: the
-  shares whose mean step lies above / below MOTION_STEP_PX), and `coherence` (the mean over directions).
+  shares whose mean step lies above / below MOTION_STEP_PX; `S_to_video_frames_agree`: the share whose frames are
+  all read as one digit, right or wrong), and `coherence` (the mean over directions).
   sample_masked(config, variables, rng, n, inputs, present): every direction and the prior run one compiled
   program, told by `present` (bool [n] per input) which inputs it may read."""
   import jax
@@ -153,6 +154,7 @@ def coherence_report(config, variables, sample_masked, encode_inputs, decode_out
         if cross:
           out[f"{name}_frames"] = float(np.mean(frames == labels[:, None]))
           out[f"{name}_motion"] = float(np.mean(motion_ok(generated["video"])))
+          out[f"{name}_frames_agree"] = float(np.mean((frames == frames[:, :1]).all(1)))  # Right or wrong.
           steps = mean_steps(generated["video"])  # Why the motion check fails: too fast or too slow.
           out[f"{name}_too_fast"] = float(np.mean(steps > MOTION_STEP_PX[1]))
           out[f"{name}_too_slow"] = float(np.mean(steps < MOTION_STEP_PX[0]))

@@ -28,10 +28,11 @@ of S's experts and the prior expert N(0, I) (Wu & Goodman 2018; one set of encod
 Objective: the ELBO of the joint subset plus those of every single modality, each reconstructing **all**
 modalities (MoPoE's subset terms, Sutter et al. 2021), so that one modality alone places z where every decoder
 draws its digit. `model.weights` balance the modalities' likelihoods. The experts of `model.labelled_experts` also
-read the dataset's label from the features their posterior is read from (a linear readout, cross-entropy weighted
-by `model.label_weight`): the ELBO teaches an expert only through the decoders, and speech's, so taught, read
-unseen voices less surely than a classifier of the same network and differently from seed to seed
-(docs/results/any2any.md).
+read the dataset's label (cross-entropy weighted by `model.label_weight`): from the features their posterior is
+read from, a linear readout each (`model.label_from="features"`), or from the mean of z each gives, one linear
+readout for them all (`"latent"`): the digit then lies along the same directions of z whichever modality placed
+it. The ELBO teaches an expert only through the decoders, and speech's, so taught, read unseen voices less surely
+than a classifier of the same network and differently from seed to seed (docs/results/any2any.md).
 
 The prior: `model.prior_components` = 0 is N(0, I); K > 0 is a learnt mixture of K diagonal Gaussians, trained
 with the rest (the KL term is then the one-sample estimate log q(z|x) - log p(z)). Joint samples from N(0, I) fall
