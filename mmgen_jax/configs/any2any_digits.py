@@ -35,7 +35,7 @@ def get_config(smoke=False):
       # one linear readout for all four (cross-entropy weighted by label_weight): the digit then lies along the
       # same directions of z whichever modality placed it. Taught only through the decoders, the speech expert left
       # speech -> image at 80-92% over three seeds; with a readout of its own features ("features") 90-93% over
-      # four; with the shared readout of z 96-97% (docs/results/any2any.md).
+      # four; with the shared readout of z 95-97% over four (docs/results/any2any.md).
       # speech_word_span: the speech decoder's target is stretched in time so that the word spans 70 frames (0.56 s,
       # the training words' median length): the average over talkers of one word then keeps its sounds apart.
       model=dict(modalities=["image", "text", "speech", "video"], vocab=[], latent_dim=32, widths=[16, 32, 64],
