@@ -2,9 +2,10 @@
 
 For each trained any2any workdir whose speech expert reads the label (`model.labelled_experts` with "speech"): the
 share of the test split's clips whose label readout (the expert's own, or the shared readout of z) names the digit;
-speech -> image (an image drawn from the clip alone, judged by the digits classifier, as `benchmarks/any_to_any.py`
-draws it); how many clips the readout reads right where the image is wrong (z did not carry what the expert knew),
-and the test voices with the most wrong images.
+speech -> image (an image drawn from the clip alone by `any2any.sample_given`, judged by the digits classifier; a
+draw of its own, so the share differs from `benchmarks/any_to_any.py`'s by a point or so); how many clips the readout
+reads right where the image is wrong (z did not carry what the expert knew), and the test voices with the most
+wrong images.
 
   python benchmarks/any_to_any_speech_errors.py --workdir workdirs/any2any_digits [--workdir ...] [--seed 0]
 """

@@ -8,9 +8,9 @@ digits, each take another clip of each digit) and scored on the test split's hel
 1,528 clips; 4: all 6,112) x `narrow` (16 ms hops, 3-tap convolutions: a 7-frame view; the config) or `wide`
 (`model.speech_wide`: 10 ms hops, 5-tap convolutions, two halvings: ~0.5 s, a word's length) x random time shifts of
 the clips in training (up to 0.2 s, wrapping around) or none; or, with `--augment`, sets of the model's own
-augmentations (`any2any.augment_inputs`: `speech_shift`, `speech_masks`) in place of the shifts.
-A label-trained readout is an upper bound on what the
-ELBO teaches the same network, not the model's figure; it ranks the networks on the same data.
+augmentations (`any2any.augment_inputs`: `speech_shift`, `speech_masks`) in place of the shifts. A label-trained
+readout is an upper bound on what the ELBO teaches the same network, not the model's figure; it ranks the networks
+on the same data.
 
   python benchmarks/speech_expert_study.py [--steps 1500] [--seeds 2] [--takes 1,4] [--experts narrow,wide]
       [--shifts none,0.2] [--augment speech_shift,speech_shift+speech_masks]

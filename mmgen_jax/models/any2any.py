@@ -171,7 +171,7 @@ class AnyToAnyVAE(nn.Module):
   speech_hidden: int = 1024
   speech_frame_stride: int = 1  # The dense speech decoder's output frame stride (DenseSpeechDecoder.frame_stride).
   speech_word_form: bool = False  # The speech decoder also reads a one-hot word form, after z and w in its code.
-  labelled_experts: tuple = ()  # Experts whose features also classify the label (`experts_and_labels`).
+  labelled_experts: tuple = ()  # Experts that also classify the label (`experts_and_labels`; from `label_from`).
   num_labels: int = 10
   label_from: str = "features"  # "features": a readout per expert of its features; "latent": one of z's means.
 
