@@ -313,34 +313,6 @@ def test_sprites_render_and_crop_are_exact_translations():
   assert float(windows.sum()) > 0.97 * float(video.sum())
 
 
-def test_fitted_prior_draws_the_private_latents_it_fits_given_z():
-  """With model.fitted_prior_private=["video"] the fitted prior's codes are [z, w_video]; a sample without a video
-  draws w_video from that mixture given z (a sharp mixture far from the posteriors sets both), a given modality's own
-  private latent still comes from its expert, and a modality the prior does not fit keeps N(0, I)."""
-  from mmgen_jax.layers import experts
-
-  config = apply_overrides(get_config("any2any_digits", smoke=True), ['model.fitted_prior_private=["video"]'])
-  state = any2any.init_state(config, jax.random.PRNGKey(0))
-  latent, private = config.model.latent_dim, config.model.private_dim
-  tracker = state.model_state[any2any.FITTED_PRIOR]
-  assert tracker["codes"].shape[1] == tracker["means"].shape[1] == latent + private
-  means = jnp.concatenate([jnp.full(latent, 50.0), jnp.full(private, 7.0)])  # Every component, sharp.
-  far = {**tracker, "means": jnp.broadcast_to(means, tracker["means"].shape),
-         "logvars": jnp.full_like(tracker["logvars"], -9.0)}
-  variables = {**state.ema_variables(), any2any.FITTED_PRIOR: far}
-  images = split_arrays("any_digits", "test")["image"][:4]
-  codes = any2any.conditional_codes(config, variables, jax.random.PRNGKey(1), 4, {"image": images},
-                                    {"image": jnp.ones(4, bool)})
-  np.testing.assert_allclose(codes["video"][:, :latent], 50.0, atol=0.1)  # The prior expert set z.
-  np.testing.assert_allclose(codes["video"][:, latent:], 7.0, atol=0.1)
-  assert np.all(np.abs(np.asarray(codes["image"][:, latent:]) - 7.0) > 0.5)  # Its expert's, not the prior's.
-  assert np.all(np.abs(np.asarray(codes["text"][:, latent:])) < 5.0)
-  # The conditional draw: the component most responsible for z gives the rest.
-  mixture = (jnp.log(jnp.asarray([0.5, 0.5])), jnp.asarray([[0.0, 1.0], [10.0, -1.0]]), jnp.full((2, 2), -8.0))
-  rest = experts.sample_rest(mixture, jnp.asarray([[0.2], [9.8]]), jax.random.PRNGKey(2))
-  np.testing.assert_allclose(rest[:, 0], [1.0, -1.0], atol=0.1)
-
-
 def test_sprite_decoder_moves_the_sprite_by_whole_pixels_when_told():
   """With whole_pixels the decoder's frames are one sprite at rounded positions: every frame holds the same pixel
   values (an exact translate, no interpolation blur), each at the nearest whole pixel to the fractional render."""
