@@ -44,7 +44,6 @@ def get_config(smoke=False):
                  speech_hidden=1024, speech_frame_stride=3, speech_word_span=70, cross_private="auxiliary",
                  aux_prior_scale=3.0, beta=1.0, prior_components=20, griffin_lim_iterations=32,
                  fitted_prior_components=20, fitted_prior_bank=2048, fitted_prior_refit_every=500,
-                 fitted_prior_private=[],
                  prior_expert="generation", speech_word_form=True,
                  labelled_experts=["image", "text", "speech", "video"], num_labels=10, label_weight=50.0,
                  label_from="latent"),

@@ -71,26 +71,3 @@ def sample_mixtures(mixtures, rng):
   mean = jnp.take_along_axis(means, k, axis=1)[:, 0]
   logvar = jnp.take_along_axis(logvars, k, axis=1)[:, 0]
   return mean + jnp.exp(0.5 * logvar) * jax.random.normal(noise, mean.shape)
-
-
-def marginal(mixture, dims):
-  """The mixture (log weights [K], means [K, D], logvars [K, D]) over its first `dims` dimensions (diagonal
-  components: their first dims are the marginal)."""
-  log_weights, means, logvars = mixture
-  return log_weights, means[:, :dims], logvars[:, :dims]
-
-
-def sample_rest(mixture, z, rng, mean=False):
-  """rest [N, D - L] drawn from p(rest | z) under a mixture over [z, rest] (log weights [K], means [K, D], logvars
-  [K, D]) for z [N, L]: a component picked by its responsibility for z, then its Gaussian over the rest (diagonal
-  components: z and the rest are independent within one). `mean` (static): the mean of the most responsible
-  component."""
-  log_weights, means, logvars = mixture
-  dims = z.shape[1]
-  responsibility = log_weights + diagonal_log_prob(z[:, None], means[None, :, :dims], logvars[None, :, :dims])
-  pick, noise = jax.random.split(rng)
-  k = (jnp.argmax(responsibility, -1) if mean else jax.random.categorical(pick, responsibility, axis=-1))
-  rest_mean, rest_logvar = means[k, dims:], logvars[k, dims:]
-  if mean:
-    return rest_mean
-  return rest_mean + jnp.exp(0.5 * rest_logvar) * jax.random.normal(noise, rest_mean.shape)

@@ -55,8 +55,8 @@ from mmgen_jax.data import dtmf, eval_arrays, speech
 from mmgen_jax.errors import UserError
 from mmgen_jax.layers import code_density, likelihoods
 from mmgen_jax.layers.augment import random_roll, random_spectral_masks
-from mmgen_jax.layers.experts import (diagonal_log_prob, marginal, prior_log_prob, product_of_experts,
-                                      product_with_mixture, sample_mixtures, sample_prior, sample_rest)
+from mmgen_jax.layers.experts import (diagonal_log_prob, prior_log_prob, product_of_experts, product_with_mixture,
+                                      sample_mixtures, sample_prior)
 from mmgen_jax.layers.audio import (AudioEncoder, additive_synthesis, griffin_lim, log_mel_spectrogram,
                                     mel_to_magnitude, num_frames, standardized_log_mel, word_features)
 from mmgen_jax.layers.fusion import pool
@@ -349,11 +349,6 @@ def make_model(config):
   if not set(m.labelled_experts) <= set(_modalities(config)):
     raise UserError(f"model.labelled_experts={list(m.labelled_experts)}: name some of model.modalities "
                     f"({', '.join(_modalities(config))}) whose experts also learn the label, or []")
-  unknown = sorted(set(m.fitted_prior_private) - set(_modalities(config)))
-  if unknown or (m.fitted_prior_private and not (m.private_dim and m.fitted_prior_components)):
-    raise UserError(f"model.fitted_prior_private={list(m.fitted_prior_private)}: name some of model.modalities "
-                    f"({', '.join(_modalities(config))}) whose private latents the fitted prior also fits; it needs "
-                    f"model.private_dim > 0 and model.fitted_prior_components > 0 (or [] for none)")
   if m.label_from not in ("features", "latent"):
     raise UserError(f"model.label_from={m.label_from!r}: use 'features' (each labelled expert's features read the "
                     f"label) or 'latent' (one readout of the mean of z every labelled expert gives)")
@@ -376,7 +371,7 @@ CONFIG_DEFAULTS = {"model.private_dim": 0, "model.cross_private": "posterior", "
                    "model.fitted_prior_bank": 2048, "model.fitted_prior_refit_every": 500,
                    "model.prior_expert": "normal", "model.speech_word_form": False, "model.speech_word_span": 0,
                    "model.labelled_experts": [], "model.num_labels": 10, "model.label_weight": 0.0,
-                   "model.label_from": "features", "model.fitted_prior_private": [],
+                   "model.label_from": "features",
                    "data.augment": [], "infer.video_whole_pixels": False}
 FITTED_PRIOR = "fitted_prior"  # The train state's collection holding the fitted prior (`layers/code_density.py`).
 
@@ -434,8 +429,7 @@ def init_state(config, rng):
       raise UserError(f"model.fitted_prior_bank={m.fitted_prior_bank} holds less than one batch "
                       f"({config.data.batch_size}): set it to at least data.batch_size")
     variables = {**variables, FITTED_PRIOR: code_density.init_tracker(
-        jax.random.fold_in(init_rng, 1), m.fitted_prior_bank, m.fitted_prior_components,
-        m.latent_dim + m.private_dim * len(m.fitted_prior_private))}
+        jax.random.fold_in(init_rng, 1), m.fitted_prior_bank, m.fitted_prior_components, m.latent_dim)}
   return TrainState.create(rng=state_rng, variables=variables, tx=make_optimizer(config.optim, config.optim.lr),
                            ema=config.ema)
 
@@ -590,10 +584,7 @@ def train_step(config, state, batch, rng):
                                                                             batch["label"]))
       loss = loss + m.label_weight * label_loss
       metrics[f"label_loss_{k}"] = label_loss
-    # Draws from the joint posterior: z, then the private latents the fitted prior also fits.
-    joint_codes = jnp.concatenate([z[:b]] + [codes[k][:b, m.latent_dim:m.latent_dim + m.private_dim]
-                                            for k in m.fitted_prior_private], axis=1)
-    joint_codes = jax.lax.stop_gradient(joint_codes).astype(jnp.float32)
+    joint_codes = jax.lax.stop_gradient(z[:b]).astype(jnp.float32)  # Draws from the joint posterior.
     for k in modalities:  # The joint posterior's reconstruction and the cross-modal ones, per target modality.
       per_subset = -jnp.mean(log_p[k].reshape(len(subsets), b), axis=1)
       metrics[f"nll_{k}_joint"] = per_subset[0]
@@ -607,7 +598,7 @@ def train_step(config, state, batch, rng):
     tracker, log_density = code_density.track(model_state[FITTED_PRIOR], joint_codes, jax.random.fold_in(rng, 7),
                                               state.step + 1, m.fitted_prior_refit_every)
     model_state = {**model_state, FITTED_PRIOR: tracker}
-    metrics["fitted_prior_nll"] = -log_density / joint_codes.shape[1]
+    metrics["fitted_prior_nll"] = -log_density / m.latent_dim
   return state.apply_gradients(grads, model_state), {"loss": loss, **metrics}
 
 
@@ -684,16 +675,14 @@ def conditional_codes(config, variables, rng, n, inputs, present, mean=False):
   """{modality: [z, w_m] [n, L + P]} for `sample_masked`'s arguments. z: a draw from the product of the present
   experts with the prior expert (`model.prior_expert`: N(0, I) as in training, or the generation prior, which for a
   fitted prior pulls a broad posterior, speech's, towards where whole examples' codes are), or from the generation
-  prior where nothing is present; w_m: from the modality's own expert where present, else (for
-  `model.fitted_prior_private`) from the fitted prior given z, or N(0, I). `mean` takes
+  prior where nothing is present; w_m: from the modality's own expert where present, else N(0, I). `mean` takes
   the posterior's mean (with the generation prior: its heaviest component's) and the private experts' means.
   With `model.speech_word_form`, speech's code ends in a one-hot word form drawn from the training frequencies
   (`speech.word_form_probabilities`; the commonest form with `mean`)."""
   m = config.model
   model, dtype = make_model(config), compute_dtype(config)
   z_rng, w_rng = jax.random.split(rng)
-  codes_prior = generation_prior(config, variables)  # Over z and the private latents it also fits, if any.
-  prior = marginal(codes_prior, m.latent_dim)
+  prior = generation_prior(config, variables)
   z = sample_prior(prior, z_rng, n)
   private = {}
   if inputs:
@@ -711,19 +700,14 @@ def conditional_codes(config, variables, rng, n, inputs, present, mean=False):
       mu, logvar = product_of_experts(experts, mask)
       posterior = mu if mean else mu + jnp.exp(0.5 * logvar) * jax.random.normal(z_rng, mu.shape)
     z = jnp.where(jnp.any(jnp.stack(list(mask.values())), axis=0)[:, None], posterior, z)
-  fitted_private = {}
-  if codes_prior[1].shape[1] > m.latent_dim:  # The fitted prior's private latents, given z.
-    rest = sample_rest(codes_prior, z, jax.random.fold_in(rng, 12), mean)
-    fitted_private = {k: rest[:, i * m.private_dim:(i + 1) * m.private_dim]
-                      for i, k in enumerate(m.fitted_prior_private)}
   codes = {}
   for i, k in enumerate(_modalities(config)):
     noise = jax.random.normal(jax.random.fold_in(w_rng, i), (n, m.private_dim))
-    w = fitted_private.get(k, noise)
+    w = noise
     if k in private:
       w_mean, w_logvar = private[k]
       drawn = w_mean if mean else w_mean + jnp.exp(0.5 * w_logvar) * noise
-      w = jnp.where(present[INPUT_KEY[k]][:, None], drawn, w)
+      w = jnp.where(present[INPUT_KEY[k]][:, None], drawn, noise)
     codes[k] = jnp.concatenate([z, w], axis=1)
   if reads_word_form(config):  # Its own key: the draws of z and w above are those of models without forms.
     log_p = np.log(speech.word_form_probabilities())
@@ -734,9 +718,8 @@ def conditional_codes(config, variables, rng, n, inputs, present, mean=False):
 
 
 def generation_prior(config, variables):
-  """The mixture (log weights [K], means [K, D], logvars [K, D]) that samples given no modality draw z from: the
-  fitted prior when the model keeps one (`model.fitted_prior_components` > 0; D = L + P for each modality of
-  `model.fitted_prior_private`, whose private latents it fits after z), else the prior the ELBO trains with (D = L).
+  """The mixture (log weights [K], means [K, L], logvars [K, L]) that samples given no modality draw z from: the
+  fitted prior when the model keeps one (`model.fitted_prior_components` > 0), else the prior the ELBO trains with.
 
   Why a second prior: the learnt one is fitted, through the KL terms, to the posteriors of every subset, the broad
   single-modality ones included, and many of its draws land where the decoders disagree on the digit (joint
