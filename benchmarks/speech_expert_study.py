@@ -26,6 +26,7 @@ import optax
 
 from mmgen_jax.config import Config
 from mmgen_jax.data import any_digits, batch_indices, split_arrays
+from mmgen_jax.layers.augment import random_roll
 from mmgen_jax.models import any2any
 
 MAX_SHIFT = 3200  # 0.2 s at 16 kHz, as the spoken-digit judge trains with.
@@ -54,7 +55,7 @@ def run(wide, shift, train, test, steps, seed, batch=32, augment=None):
     if augment is not None:
       waves = any2any.augment_inputs(Config({"data": {"augment": list(augment)}}), {"speech": waves}, rng)["speech"]
     elif shift:
-      waves = jax.vmap(jnp.roll)(waves, jax.random.randint(rng, (waves.shape[0],), -MAX_SHIFT, MAX_SHIFT + 1))
+      waves = random_roll(rng, waves, MAX_SHIFT)
 
     def loss_fn(p):
       return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, waves), labels).mean()
